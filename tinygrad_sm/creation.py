@@ -1,0 +1,86 @@
+"""Factory functions: tensors of zeros, ones, ranges and random numbers.
+
+Shapes may be given as ``zeros(2, 3)`` or ``zeros((2, 3))``. Floats default to float32,
+as in PyTorch; random numbers come from the package generator (``tg.manual_seed``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_sm.rng import get_rng
+from tinygrad_sm.tensor import Tensor, _shape_arg
+
+
+def _new(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
+    t = Tensor._make(data)
+    return t.requires_grad_() if requires_grad else t
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (see ``Tensor`` for the dtype rules)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy, dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_shape_arg(size), np.float32), dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_shape_arg(size), np.float32), dtype, requires_grad)
+
+
+def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Filled with ``fill_value``: float32 for a float, int64 for an int (as PyTorch)."""
+    default = np.float32 if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    return _new(np.full(_shape_arg((size,)), fill_value, default), dtype, requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Like ``torch.arange``: int64 when all arguments are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    ints = all(isinstance(v, int) for v in (start, end, step))
+    return _new(np.arange(start, end, step, dtype=np.int64 if ints else np.float32), dtype,
+                requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.eye(n, m, dtype=np.float32), dtype, requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1)."""
+    return _new(get_rng().random(_shape_arg(size), np.float32), dtype, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal."""
+    return _new(get_rng().standard_normal(_shape_arg(size), np.float32), dtype, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros_like(t.data), dtype, requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones_like(t.data), dtype, requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = get_rng().standard_normal(t.shape).astype(t.dtype if dtype is None else dtype)
+    return _new(data, None, requires_grad)

@@ -1,0 +1,130 @@
+"""The backward pass: walk the graph from the outputs to the leaves, in reverse
+topological order, calling each op's ``backward`` once with the sum of the gradients
+that reached its output.
+
+The order is found iteratively (an explicit stack, never recursion), so a graph of a
+million ops backprops without RecursionError in time linear in its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_sm import anomaly
+from tinygrad_sm.grad_mode import _GradMode
+from tinygrad_sm.tensor import Tensor
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that requires grad and that the roots depend on, outputs first."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, children_done = stack.pop()
+        if children_done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t.grad_fn is not None:
+            for inp in reversed(t.grad_fn.inputs):
+                if inp.requires_grad and id(inp) not in seen:
+                    stack.append((inp, False))
+    order.reverse()
+    return order
+
+
+def _seed(root: Tensor, gradient: Any, where: str) -> Tensor:
+    """The gradient that starts backward at ``root``: 1 for a scalar, else as given."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{where}: this tensor does not require grad and has no grad_fn: nothing to "
+            "differentiate (set requires_grad=True on an input, outside no_grad)"
+        )
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs; this "
+                f"tensor has shape {root.shape}: pass gradient= a tensor of that shape"
+            )
+        return Tensor._make(np.ones(root.shape, root.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=root.dtype)
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"{where}: gradient has shape {g.shape} but the tensor has shape {root.shape}"
+        )
+    return g
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    gradients: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+    where: str = "backward",
+) -> dict[int, Tensor]:
+    """Propagate gradients from ``roots``. Without ``capture``, accumulate into ``.grad``
+    of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
+    return the gradients of the captured tensors by id."""
+    pending: dict[int, Tensor] = {}
+    for root, grad in zip(roots, gradients):
+        g = _seed(root, grad, where)
+        prev = pending.get(id(root))
+        pending[id(root)] = g if prev is None else prev + g
+    wanted = None if capture is None else {id(t) for t in capture}
+    captured: dict[int, Tensor] = {}
+    check = anomaly.enabled()
+    with _GradMode(create_graph):
+        for t in topological_order(roots):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            if wanted is not None:
+                if id(t) in wanted:
+                    captured[id(t)] = g
+            elif t.grad_fn is None or t._retains_grad:
+                _accumulate(t, g, create_graph)
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            if fn.saved is None:
+                raise fn.freed_error()
+            grads = fn.backward(g)
+            if check:
+                anomaly.check_backward(fn, g, grads)
+            for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
+                if gi is None or not inp.requires_grad:
+                    continue
+                if gi.shape != inp.shape:
+                    raise RuntimeError(
+                        f"{fn.name}: backward returned a gradient of shape {gi.shape} for "
+                        f"input {i} of shape {inp.shape}"
+                    )
+                prev = pending.get(id(inp))
+                pending[id(inp)] = gi if prev is None else prev + gi
+            if not retain_graph:
+                fn.release()
+    return captured
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """Add ``g`` into ``t.grad``. The first gradient is copied, because a backward rule
+    may hand the same array to several inputs; later ones are added in place."""
+    if t.grad is None:
+        t.grad = g if create_graph else Tensor._make(g.data.copy())
+    elif create_graph or t.grad.requires_grad:
+        t.grad = t.grad + g
+    else:
+        np.add(t.grad.data, g.data, out=t.grad.data)
+
+
+def backward(roots: Sequence[Tensor], gradients: Sequence[Any], retain_graph: bool = False,
+             create_graph: bool = False) -> None:
+    run_backward(roots, gradients, retain_graph, create_graph)

@@ -1,0 +1,139 @@
+"""``Function``: the base class of every recorded operation.
+
+An op is one small class. ``forward`` computes on NumPy arrays; ``backward`` receives the
+gradient of the loss with respect to the op's output (a Tensor) and returns one gradient
+per input, written with Tensor operations, so that a backward pass can itself be recorded
+and differentiated again (``create_graph=True``).
+
+``Op.apply(*tensors, **options)`` runs forward and, when grad mode is on and some input
+requires grad, records the op: the output's ``grad_fn`` is the op, and the op keeps its
+``inputs``, which is all the engine needs to walk the graph backwards.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Any
+
+import numpy as np
+
+from tinygrad_sm import anomaly
+from tinygrad_sm.grad_mode import _state
+from tinygrad_sm.tensor import Tensor
+
+
+class Function:
+    """One node of the computation graph.
+
+    Subclasses define ``forward(self, *arrays, **options) -> ndarray`` and
+    ``backward(self, grad) -> tuple[Tensor | None, ...]``. Inside forward, ``self.inputs``
+    holds the input Tensors; ``self.save_for_backward(*tensors)`` keeps those the backward
+    needs (their versions are recorded, so an in-place change is caught). An op whose
+    backward needs its own result sets ``save_output = True`` and reads ``self.output``.
+    """
+
+    name = "function"  # set from the class name, e.g. LogSoftmax -> "log_softmax"
+    save_output = False
+
+    inputs: tuple[Tensor, ...]
+    saved: tuple[Tensor, ...] | None
+    scope: str | None = None  # the module that was running when the op was created
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    # -- running an op -------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        fn = cls()
+        fn.inputs = inputs
+        fn.saved = ()
+        try:
+            data = fn.forward(*[t.data for t in inputs], **options)
+        except (ValueError, IndexError) as err:
+            raise type(err)(fn.explain(err)) from None
+        if type(data) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
+            data = np.asarray(data)
+        if not (_state.enabled and any(t.requires_grad for t in inputs)):
+            return Tensor._make(data)
+        fn.versions = tuple(t._version for t in fn.saved)
+        out = Tensor._make(data, True, fn)
+        if cls.save_output:
+            fn._output = weakref.ref(out)
+        fn.scope = _scope.current
+        if anomaly.enabled():
+            anomaly.check_forward(fn, out)
+        return out
+
+    def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, grad: Tensor) -> tuple[Tensor | None, ...]:
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    def explain(self, err: Exception) -> str:
+        """The message for a forward failure; ops override it with a more precise one."""
+        shapes = ", ".join(str(t.shape) for t in self.inputs)
+        return f"{self.name}: {err} (input shapes {shapes})"
+
+    # -- what backward may use -----------------------------------------------------------
+
+    def save_for_backward(self, *tensors: Tensor) -> None:
+        self.saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        if self.saved is None:
+            raise self.freed_error()
+        for t, version in zip(self.saved, self.versions):
+            if t._version != version:
+                raise self.modified_error(t, version)
+        return self.saved
+
+    @property
+    def output(self) -> Tensor:
+        if self.saved is None:
+            raise self.freed_error()
+        out = self._output()
+        if out is None:  # only the output itself could have kept it alive
+            raise RuntimeError(f"{self.name}: its output was garbage-collected before backward")
+        if out._version != 0:
+            raise self.modified_error(out, 0)
+        return out
+
+    def release(self) -> None:
+        """Free what backward needed; the links to the inputs stay, for drawing the graph."""
+        self.saved = None
+        self._output = None
+
+    def freed_error(self) -> RuntimeError:
+        return RuntimeError(
+            f"{self.name}: trying to backward through the graph a second time (or directly "
+            "access saved tensors after they have already been freed). Saved intermediate "
+            "values of the graph are freed when you call .backward() or autograd.grad(). "
+            "Specify retain_graph=True if you need to backward through the graph a second time."
+        )
+
+    def modified_error(self, t: Tensor, version: int) -> RuntimeError:
+        return RuntimeError(
+            f"{self.name}: one of the tensors it saved for backward (shape {t.shape}) was "
+            f"modified by an in-place operation after the op ran (version {version} -> "
+            f"{t._version}), so its gradient would be wrong. Use an out-of-place operation, "
+            "or modify a .clone()."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+class _Scope:
+    """Name of the module being run (set by nn.Module.__call__), recorded on each op."""
+
+    current: str | None = None
+
+
+_scope = _Scope()

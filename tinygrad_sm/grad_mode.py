@@ -1,0 +1,78 @@
+"""Whether operations are recorded for backward: ``no_grad``, ``enable_grad`` and friends.
+
+The flag is global (PyTorch's is per thread); this engine is single-threaded by design.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    enabled = True
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _state.enabled
+
+
+class _GradMode:
+    """Switch grad mode inside a ``with`` block, or inside every call of a decorated function."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self.prev
+
+    def __call__(self, fn: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Record nothing inside (for inference and parameter updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """Record operations even inside ``no_grad``."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode to ``mode``. Like PyTorch's, it takes effect when called, so
+    ``set_grad_enabled(False)`` works as a plain statement as well as in ``with``."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self.prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass  # already switched in __init__; __exit__ restores
+
+    def __call__(self, fn: F) -> F:
+        _state.enabled = self.prev  # used as a decorator: undo the switch made in __init__
+        return super().__call__(fn)

@@ -1,0 +1,78 @@
+"""logsumexp and the softmax family, computed stably.
+
+The trick: log sum_i e^(x_i) = m + log sum_i e^(x_i - m) for any constant m. With m the
+max along the dim, every exponent is <= 0, so nothing overflows and the largest term is 1,
+so the sum never underflows to 0. m is a constant: it shifts the value, not the gradient.
+
+Edge cases, as in PyTorch: an entry of -inf gets probability 0 and log-probability -inf
+(and, downstream of a loss that does not pick it, gradient 0); a row that is all -inf
+gives logsumexp -inf and softmax nan; a +inf entry gives nan; a nan entry gives nan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_sm.function import Function
+from tinygrad_sm.ops.reduce import keepdim_shape
+
+
+def _shift(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """The max along dims, replaced by 0 where it is not finite (an all -inf row would
+    otherwise give -inf - -inf = nan)."""
+    m = np.max(x, axis=dims, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def _logsumexp(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """log sum e^x along dims (kept as size-1 dims), shifted by the max."""
+    m = _shift(x, dims)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+
+
+class LogSumExp(Function):
+    """z = log sum_i e^(x_i).   dz/dx_i = e^(x_i - z) = softmax(x)_i."""
+
+    save_output = True
+
+    def forward(self, x, dims, keepdim):
+        self.dims = dims
+        self.save_for_backward(*self.inputs)
+        z = _logsumexp(x, dims)
+        return z if keepdim else np.squeeze(z, axis=dims)
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        shape = keepdim_shape(x.shape, self.dims)
+        return (g.reshape(shape) * (x - self.output.reshape(shape)).exp(),)
+
+
+class Softmax(Function):
+    """y_i = e^(x_i) / sum_j e^(x_j).   dL/dx = y * (g - sum_j g_j y_j)."""
+
+    save_output = True
+
+    def forward(self, x, dims):
+        self.dims = dims
+        e = np.exp(x - _shift(x, dims))
+        with np.errstate(invalid="ignore"):
+            return e / np.sum(e, axis=dims, keepdims=True)
+
+    def backward(self, g):
+        y = self.output
+        return (y * (g - (g * y).sum(self.dims, keepdim=True)),)
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - logsumexp(x).   dL/dx = g - softmax(x) * sum_j g_j, with softmax = e^y."""
+
+    save_output = True
+
+    def forward(self, x, dims):
+        self.dims = dims
+        with np.errstate(invalid="ignore"):  # inf - inf in rows that hold +inf
+            return x - _logsumexp(x, dims)
+
+    def backward(self, g):
+        return (g - self.output.exp() * g.sum(self.dims, keepdim=True),)
