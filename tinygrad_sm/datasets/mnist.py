@@ -1,0 +1,219 @@
+"""MNIST from the four standard IDX files, with an optional checked download.
+
+Nothing is fetched unless files are missing and ``download=True``. Downloads go through
+:data:`MIRRORS` in order, are checked against :data:`SHA256` and are written atomically, so
+an interrupted or corrupt download never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .bundled import LabeledData
+
+# Base URLs tried in order; each must serve the four ``.gz`` files named in SHA256.
+# (yann.lecun.com is left out: it often refuses scripted downloads.)
+MIRRORS: list[str] = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+
+# SHA-256 of the standard gzipped files (train images: 9,912,422 bytes). These are the
+# widely published values, identical across many independent MNIST loaders; they could
+# not be re-checked against a live download here (no internet). A download that differs
+# is rejected. Kept in `sha256sum` format so hand-placed files can be checked with
+# `sha256sum -c`.
+_SHA256SUMS = """
+440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609  train-images-idx3-ubyte.gz
+3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c  train-labels-idx1-ubyte.gz
+8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6  t10k-images-idx3-ubyte.gz
+f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6  t10k-labels-idx1-ubyte.gz
+"""
+SHA256: dict[str, str] = {
+    name: digest for digest, name in (line.split() for line in _SHA256SUMS.strip().splitlines())
+}
+
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+ENV_VAR = "TINYGRAD_SM_DATA"
+DOWNLOAD_TIMEOUT = 60.0  # seconds without data before a mirror is given up
+
+# IDX type codes (third magic byte) -> big-endian element type.
+_IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read one IDX file (gzipped if its name ends in ``.gz``) into a native-endian array.
+
+    Raises ``ValueError`` naming the file if the header is malformed (bad magic number,
+    unknown type code, no dimensions) or the payload is truncated or has trailing bytes.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(f"read_idx: {path} is not a valid gzip file (truncated?): {e}") from e
+
+    if len(raw) < 4:
+        raise ValueError(f"read_idx: {path} is truncated: {len(raw)} bytes, no IDX header")
+    if raw[0] != 0 or raw[1] != 0:
+        raise ValueError(
+            f"read_idx: {path} has a bad magic number 0x{raw[:4].hex()} "
+            "(an IDX file starts with two zero bytes)"
+        )
+    code, ndim = raw[2], raw[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"read_idx: {path} has unknown IDX type code 0x{code:02x}")
+    if ndim == 0:
+        raise ValueError(f"read_idx: {path} declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(
+            f"read_idx: {path} is truncated inside its header ({len(raw)} of {header} bytes)"
+        )
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    found = len(raw) - header
+    if found < expected:
+        raise ValueError(
+            f"read_idx: {path} is truncated: shape {shape} needs {expected} data bytes, "
+            f"found {found}"
+        )
+    if found > expected:
+        raise ValueError(
+            f"read_idx: {path} has {found - expected} unexpected trailing bytes after the "
+            f"{expected} data bytes of shape {shape}"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+
+
+def default_root() -> Path:
+    """``$TINYGRAD_SM_DATA`` if set, else ``~/.cache/tinygrad_sm/mnist``."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "tinygrad_sm" / "mnist"
+
+
+def _manual_hint(root: Path, names: list[str]) -> str:
+    return (
+        f"Put the MNIST files {', '.join(n + '.gz' for n in names)} (gzipped or not) in "
+        f"{root} by hand, or pass root=... / set ${ENV_VAR} to the folder that holds them."
+    )
+
+
+def _download(name: str, root: Path) -> Path:
+    """Fetch ``name`` (a ``.gz`` file) from the first mirror that serves a good copy."""
+    expected = SHA256[name]
+    target = root / name
+    failures = []
+    for base in MIRRORS:
+        url = base.rstrip("/") + "/" + name
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{name}.", suffix=".part")
+        try:
+            digest = hashlib.sha256()
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response,
+            ):
+                while chunk := response.read(1 << 16):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != expected:
+                failures.append(
+                    f"{url}: SHA-256 mismatch (got {digest.hexdigest()}, expected {expected})"
+                )
+                continue
+            os.replace(tmp, target)
+            return target
+        # URLError, HTTPError and timeouts are OSErrors; a dropped connection mid-body is
+        # an HTTPException (IncompleteRead); a malformed mirror URL is a ValueError.
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            failures.append(f"{url}: {e}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise RuntimeError(
+        f"load_mnist: could not download {name}:\n  "
+        + "\n  ".join(failures or ["no mirrors configured"])
+        + "\n"
+        + _manual_hint(root, [name.removesuffix(".gz")])
+    )
+
+
+def _find(root: Path, name: str) -> Path | None:
+    for candidate in (root / name, root / (name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _split(images: np.ndarray, labels: np.ndarray, img: Path, lab: Path) -> LabeledData:
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(
+            f"load_mnist: {img} should hold uint8 images of shape (n, rows, cols), "
+            f"got {images.dtype} {images.shape}"
+        )
+    if labels.ndim != 1 or labels.dtype != np.uint8 or len(labels) != len(images):
+        raise ValueError(
+            f"load_mnist: {lab} should hold {len(images)} uint8 labels to match {img}, "
+            f"got {labels.dtype} {labels.shape}"
+        )
+    if len(labels) and labels.max() > 9:
+        raise ValueError(f"load_mnist: {lab} has label {labels.max()}, outside 0..9")
+    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    return LabeledData(X, labels.astype(np.int64), tuple(str(d) for d in range(10)))
+
+
+def load_mnist(
+    root: str | os.PathLike[str] | None = None, download: bool = True
+) -> tuple[LabeledData, LabeledData]:
+    """Return ``(train, test)`` MNIST, X of shape (n, 784) float32 in [0, 1], classes '0'..'9'.
+
+    Files are read from ``root`` (default :func:`default_root`), each either plain or
+    ``.gz``. Missing ones are downloaded there when ``download`` is true; otherwise, or
+    when every mirror fails, an error says where to put them by hand.
+    """
+    root = Path(root).expanduser() if root is not None else default_root()
+    found = {name: _find(root, name) for name in FILES}
+    missing = [name for name, path in found.items() if path is None]
+    if missing and not download:
+        raise FileNotFoundError(
+            f"load_mnist: {', '.join(missing)} not found in {root} and download=False.\n"
+            + _manual_hint(root, missing)
+        )
+    if missing:
+        root.mkdir(parents=True, exist_ok=True)
+        for name in missing:
+            found[name] = _download(name + ".gz", root)
+
+    paths = [found[name] for name in FILES]
+    arrays = [read_idx(p) for p in paths]
+    train = _split(arrays[0], arrays[1], paths[0], paths[1])
+    test = _split(arrays[2], arrays[3], paths[2], paths[3])
+    return train, test
