@@ -38,7 +38,8 @@ class Function:
 
     inputs: tuple[Tensor, ...]
     saved: tuple[Tensor, ...] | None
-    scope: str | None = None  # the module that was running when the op was created
+    options: dict[str, Any]  # the keyword options forward ran with (to re-run the op)
+    scope: Any = None  # the innermost nn.Module running when the op was created
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -61,6 +62,7 @@ class Function:
         if not (_state.enabled and any(t.requires_grad for t in inputs)):
             return Tensor._make(data)
         fn.versions = tuple(t._version for t in fn.saved)
+        fn.options = options
         out = Tensor._make(data, True, fn)
         if cls.save_output:
             fn._output = weakref.ref(out)
@@ -131,9 +133,10 @@ class Function:
 
 
 class _Scope:
-    """Name of the module being run (set by nn.Module.__call__), recorded on each op."""
+    """The module being run (set by nn.Module.__call__), recorded on each op so that a
+    drawing can group ops by module. The core only stores it; it never imports nn."""
 
-    current: str | None = None
+    current: Any = None
 
 
 _scope = _Scope()

@@ -1,0 +1,5 @@
+"""``python -m tinygrad_sm ...`` runs the command-line interface."""
+
+from tinygrad_sm.cli import main
+
+raise SystemExit(main())
