@@ -258,6 +258,9 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     __hash__ = object.__hash__
+    # ``array * tensor`` must reach Tensor.__rmul__ (and record the op) rather than let
+    # NumPy convert the tensor to a plain array.
+    __array_ufunc__ = None
 
     def __repr__(self) -> str:
         d = self.data

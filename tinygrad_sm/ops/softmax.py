@@ -24,11 +24,10 @@ def _shift(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
     return np.where(np.isfinite(m), m, 0)
 
 
-def _logsumexp(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-    """log sum e^x along dims (kept as size-1 dims), shifted by the max."""
-    m = _shift(x, dims)
-    with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+def _log_sum_exp_shifted(shifted: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """log sum e^shifted along dims (kept as size-1 dims), for already shifted inputs."""
+    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf row
+        return np.log(np.sum(np.exp(shifted), axis=dims, keepdims=True))
 
 
 class LogSumExp(Function):
@@ -39,7 +38,8 @@ class LogSumExp(Function):
     def forward(self, x, dims, keepdim):
         self.dims = dims
         self.save_for_backward(*self.inputs)
-        z = _logsumexp(x, dims)
+        m = _shift(x, dims)
+        z = _log_sum_exp_shifted(x - m, dims) + m
         return z if keepdim else np.squeeze(z, axis=dims)
 
     def backward(self, g):
@@ -71,8 +71,11 @@ class LogSoftmax(Function):
 
     def forward(self, x, dims):
         self.dims = dims
+        # (x - m) - log sum e^(x - m), never x - logsumexp(x): adding m and taking it away
+        # again would lose float32 digits when m is large.
+        shifted = x - _shift(x, dims)
         with np.errstate(invalid="ignore"):  # inf - inf in rows that hold +inf
-            return x - _logsumexp(x, dims)
+            return shifted - _log_sum_exp_shifted(shifted, dims)
 
     def backward(self, g):
         return (g - self.output.exp() * g.sum(self.dims, keepdim=True),)

@@ -1,0 +1,283 @@
+"""Backward semantics: accumulation, reuse, graph freeing, grad modes, higher-order
+gradients, in-place safety, anomaly detection and very deep graphs."""
+
+import numpy as np
+import pytest
+
+import tinygrad_sm as tg
+from tinygrad_sm.autograd import AnomalyError, detect_anomaly, grad, hessian, jacobian
+
+
+def leaf(x):
+    return tg.tensor(np.asarray(x, np.float64), requires_grad=True)
+
+
+# -- accumulation and reuse ---------------------------------------------------------------
+
+def test_square_via_reuse():
+    a = leaf([1.0, -2.0, 3.0])
+    (a * a).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [2.0, -4.0, 6.0])
+
+
+def test_x_plus_x_plus_x():
+    x = leaf(2.0)
+    (x + x + x).backward()
+    assert x.grad.item() == 3.0
+
+
+def test_diamond():
+    x = leaf(3.0)
+    a, b = x * 2, x.exp()
+    (a * b).backward()  # d/dx 2x e^x = 2 e^x (1 + x)
+    np.testing.assert_allclose(x.grad.item(), 2 * np.exp(3.0) * 4.0)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3 + 2, 3 + 4])
+
+
+def test_leaf_grads_are_not_aliased():
+    """Add passes its gradient through unchanged; each leaf must still own its array."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).sum().backward()
+    a.grad.data[0] = 100.0
+    assert b.grad.data[0] == 1.0
+
+
+def test_retain_grad_on_intermediate():
+    x = leaf([1.0, 2.0])
+    y = (x * 2).retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [4.0, 8.0])
+    assert (x * 2).grad is None  # not retained by default
+
+
+def test_gradient_cast_back_to_input_dtype():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)  # float32
+    (x.double() * tg.tensor(np.array([1.0, 2.0]))).sum().backward()
+    assert x.grad.dtype == np.float32
+    y = tg.tensor([1.0, 2.0], requires_grad=True)
+    (y * np.array([2.0, 3.0])).sum().backward()  # float64 operand promotes the result
+    assert y.grad.dtype == np.float32
+    np.testing.assert_array_equal(y.grad.data, [2.0, 3.0])
+
+
+def test_non_scalar_backward_with_gradient():
+    x = leaf([1.0, 2.0, 3.0])
+    (x * x).backward(gradient=tg.tensor(np.array([1.0, 0.0, 2.0])))
+    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, 12.0])
+
+
+# -- graph freeing ------------------------------------------------------------------------
+
+def test_second_backward_through_freed_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_second_backward_through_op_with_nothing_saved_raises():
+    x = leaf([1.0, 2.0])
+    y = (x + 1).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+
+
+def test_freed_graph_keeps_structure_for_drawing():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward()
+    mul = y.grad_fn.inputs[0].grad_fn
+    assert mul.name == "mul" and mul.saved is None
+    assert mul.inputs[1] is x and mul.inputs[0].grad_fn.name == "exp"
+
+
+# -- grad modes ---------------------------------------------------------------------------
+
+def test_no_grad_records_nothing():
+    x = leaf([1.0])
+    with tg.no_grad():
+        y = x * 2
+    assert y.grad_fn is None and not y.requires_grad
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_decorator_and_enable_grad():
+    x = leaf([1.0])
+
+    @tg.no_grad()
+    def f():
+        with tg.enable_grad():
+            inner = x * 2
+        return x * 2, inner
+
+    outer, inner = f()
+    assert not outer.requires_grad and inner.requires_grad
+
+
+def test_set_grad_enabled_as_statement_and_context():
+    x = leaf([1.0])
+    with tg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert tg.is_grad_enabled()
+    tg.set_grad_enabled(False)
+    assert not tg.is_grad_enabled()
+    tg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+
+# -- higher order ------------------------------------------------------------------------
+
+def test_second_derivative_of_tanh():
+    x = leaf(np.linspace(-2, 2, 7))
+    (g,) = grad(x.tanh().sum(), x, create_graph=True)
+    (gg,) = grad(g.sum(), x)
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(gg.data, -2 * t * (1 - t**2), rtol=1e-12)
+
+
+def test_hessian_of_logsumexp_is_softmax_covariance(rng):
+    x = leaf(rng.standard_normal(5))
+    h = hessian(lambda z: z.logsumexp(0), x)
+    p = np.exp(x.data) / np.exp(x.data).sum()
+    np.testing.assert_allclose(h.data, np.diag(p) - np.outer(p, p), atol=1e-14)
+
+
+def test_jacobian_of_softmax(rng):
+    x = leaf(rng.standard_normal(4))
+    j = jacobian(lambda z: z.softmax(0), x)
+    p = np.exp(x.data) / np.exp(x.data).sum()
+    np.testing.assert_allclose(j.data, np.diag(p) - np.outer(p, p), atol=1e-14)
+
+
+def test_backward_with_create_graph_gives_differentiable_grad():
+    x = leaf([1.0, 2.0])
+    (x**3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    (gg,) = grad(x.grad.sum(), x)
+    np.testing.assert_allclose(gg.data, 6 * x.data)
+
+
+def test_grad_does_not_touch_dot_grad_and_checks_inputs():
+    x, y = leaf([1.0]), leaf([2.0])
+    (gx,) = grad((x * 3).sum(), x)
+    assert gx.item() == 3.0 and x.grad is None
+    with pytest.raises(RuntimeError, match="not used"):
+        grad((x * 3).sum(), [x, y])
+    assert grad((x * 3).sum(), [x, y], allow_unused=True)[1] is None
+
+
+def test_hessian_of_linear_function_is_zero():
+    x = leaf([1.0, 2.0])
+    np.testing.assert_array_equal(hessian(lambda z: (z * 3).sum(), x).data, np.zeros((2, 2)))
+
+
+# -- in-place safety ----------------------------------------------------------------------
+
+def test_inplace_after_save_raises_naming_the_op():
+    w = leaf([1.0, 2.0])
+    c = tg.tensor(np.array([3.0, 4.0]))
+    y = (w * c).sum()
+    c.add_(1)
+    with pytest.raises(RuntimeError, match="mul: .*modified by an in-place operation"):
+        y.backward()
+
+
+def test_inplace_on_saved_output_raises():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    z = y.sum()
+    with tg.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="exp: .*in-place"):
+        z.backward()
+
+
+def test_inplace_on_leaf_requiring_grad_refused_outside_no_grad():
+    w = leaf([1.0, 2.0])
+    for op in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.zero_(), lambda: w.fill_(1),
+               lambda: w.copy_(np.zeros(2)), lambda: w.clamp_(0, 1), lambda: w.sub_(1),
+               lambda: w.div_(2)):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            op()
+    with tg.no_grad():
+        w.sub_(tg.tensor(np.array([1.0, 1.0])), alpha=0.5)
+        w += 1
+    np.testing.assert_array_equal(w.data, [1.5, 2.5])
+    assert w._version == 2
+
+
+def test_augmented_assignment_inside_graph_rebinds():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    before = h
+    h += 1
+    h.sum().backward()
+    assert h is not before
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_inplace_methods_values():
+    t = tg.tensor([1.0, -2.0, 3.0])
+    t.add_(1).mul_(2).sub_(1).div_(2)
+    np.testing.assert_allclose(t.data, [1.5, -1.5, 3.5])
+    t.clamp_(-1, 1)
+    np.testing.assert_array_equal(t.data, [1, -1, 1])
+    t[0] = 5
+    assert t.data[0] == 5 and t._version == 6
+
+
+# -- deep graphs --------------------------------------------------------------------------
+
+def test_million_op_chain_has_no_recursion_error():
+    x = leaf(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+# -- anomaly detection --------------------------------------------------------------------
+
+def test_anomaly_blames_op_that_creates_nan_in_forward():
+    x = leaf([1.0, -1.0])
+    with detect_anomaly(), pytest.raises(AnomalyError) as info:
+        y = x * 2
+        y.sqrt()  # sqrt(-2) = nan: this line is blamed
+    msg = str(info.value)
+    assert "sqrt produced nan in its forward pass" in msg
+    assert "y.sqrt()" in msg and "test_autograd.py" in msg
+    assert "input 0: shape (2,), min -2, max 2, held finite" in msg
+
+
+def test_anomaly_blames_backward_and_not_ops_passing_nan_on():
+    x = leaf([0.0, 1.0])
+    with detect_anomaly():
+        y = x.sqrt()  # forward finite; backward 1/(2*0) = inf
+        z = (y * 3).sum()
+        with pytest.raises(AnomalyError, match="sqrt produced inf in its backward pass"):
+            z.backward()
+
+
+def test_anomaly_does_not_blame_propagation():
+    x = tg.tensor(np.array([np.nan, 1.0]), requires_grad=True)
+    with detect_anomaly():
+        y = (x * 2 + 1).exp().sum()  # nan came from the input, not from an op
+        y.backward()
+    assert np.isnan(y.item())
