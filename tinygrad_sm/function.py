@@ -59,9 +59,14 @@ class Function:
             raise type(err)(fn.explain(err)) from None
         if type(data) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             data = np.asarray(data)
-        if not (_state.enabled and any(t.requires_grad for t in inputs)):
+        if not _state.enabled:
             return Tensor._make(data)
-        fn.versions = tuple(t._version for t in fn.saved)
+        for t in inputs:  # (a plain loop: this is the hottest line of the engine)
+            if t.requires_grad:
+                break
+        else:
+            return Tensor._make(data)
+        fn.versions = tuple([t._version for t in fn.saved]) if fn.saved else ()
         fn.options = options
         out = Tensor._make(data, True, fn)
         if cls.save_output:

@@ -1,0 +1,87 @@
+"""Core engine costs: one small op (forward + backward) and backward time per node.
+
+    python -m benchmarks.bench_core [--quick]
+
+Case "small op": a chain of 1000 multiplications of 10-element float32 tensors, forward
+plus backward, divided by 1000; PyTorch eager does the same when it is installed.
+Case "deep chain": backward of chains of 1e4, 1e5 and 1e6 ops; the cost per node should
+stay flat (no recursion, linear time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import time
+
+import numpy as np
+
+import tinygrad_sm as tg
+from benchmarks.common import median_time, try_import_torch
+
+
+def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
+    x = tg.tensor(np.ones(10, np.float32), requires_grad=True)
+
+    def ours() -> None:
+        y = x
+        for _ in range(n_ops):
+            y = y * 1.0001
+        y.sum().backward()
+
+    result = {"tinygrad_sm_us_per_op": median_time(ours, repeats) / n_ops * 1e6}
+    torch = try_import_torch()
+    if torch is not None:
+        tx = torch.ones(10, requires_grad=True)
+
+        def theirs() -> None:
+            y = tx
+            for _ in range(n_ops):
+                y = y * 1.0001
+            y.sum().backward()
+
+        result["torch_us_per_op"] = median_time(theirs, repeats) / n_ops * 1e6
+        result["ratio_to_torch"] = result["tinygrad_sm_us_per_op"] / result["torch_us_per_op"]
+    return result
+
+
+def deep_chain_us_per_node(sizes: tuple[int, ...]) -> dict[str, float]:
+    out = {}
+    for n in sizes:
+        x = tg.tensor(np.ones(1, np.float32), requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0
+        loss = y.sum()
+        gc.collect()
+        start = time.perf_counter()
+        loss.backward()
+        out[f"backward_us_per_node_{n:.0e}"] = (time.perf_counter() - start) / n * 1e6
+        del x, y, loss
+    first, last = out[f"backward_us_per_node_{sizes[0]:.0e}"], out[f"backward_us_per_node_{sizes[-1]:.0e}"]
+    out["per_node_ratio_largest_to_smallest"] = last / first
+    return out
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    results = small_op_us(n_ops=100 if quick else 1000, repeats=3 if quick else 7)
+    results.update(deep_chain_us_per_node((10**3, 10**4) if quick else (10**4, 10**5, 10**6)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    args = parser.parse_args()
+    results = run(args.quick)
+    for key, value in results.items():
+        print(f"{key:40s} {value:10.3f}")
+    if "torch_us_per_op" in results:
+        verdict = "holds" if results["ratio_to_torch"] <= 1.0 else "MISSED"
+        print(f"target: small op at or below PyTorch's cost: {verdict}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
