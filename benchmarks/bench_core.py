@@ -59,8 +59,8 @@ def deep_chain_us_per_node(sizes: tuple[int, ...]) -> dict[str, float]:
         loss.backward()
         out[f"backward_us_per_node_{n:.0e}"] = (time.perf_counter() - start) / n * 1e6
         del x, y, loss
-    first, last = out[f"backward_us_per_node_{sizes[0]:.0e}"], out[f"backward_us_per_node_{sizes[-1]:.0e}"]
-    out["per_node_ratio_largest_to_smallest"] = last / first
+    per_node = list(out.values())
+    out["per_node_ratio_largest_to_smallest"] = per_node[-1] / per_node[0]
     return out
 
 
