@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import tinygrad_sm as tg
-from benchmarks.common import median_time, try_import_torch
+from benchmarks.common import paired_times, try_import_torch
 
 
 def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
@@ -30,7 +30,7 @@ def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
             y = y * 1.0001
         y.sum().backward()
 
-    result = {"tinygrad_sm_us_per_op": median_time(ours, repeats) / n_ops * 1e6}
+    fns = {"tinygrad_sm": ours}
     torch = try_import_torch()
     if torch is not None:
         tx = torch.ones(10, requires_grad=True)
@@ -41,8 +41,11 @@ def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
                 y = y * 1.0001
             y.sum().backward()
 
-        result["torch_us_per_op"] = median_time(theirs, repeats) / n_ops * 1e6
-        result["ratio_to_torch"] = result["tinygrad_sm_us_per_op"] / result["torch_us_per_op"]
+        fns["torch"] = theirs
+    times = paired_times(fns, repeats)
+    result = {f"{name}_us_per_op": t / n_ops * 1e6 for name, t in times.items()}
+    if "torch" in times:
+        result["ratio_to_torch"] = times["tinygrad_sm"] / times["torch"]
     return result
 
 

@@ -19,6 +19,22 @@ def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> 
     return statistics.median(times)
 
 
+def paired_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
+                 warmup: int = 2) -> dict[str, float]:
+    """Median time of each function, the functions run in turns within every repeat so
+    that a change in the machine's load affects them alike (these machines are shared)."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def try_import_torch():
     """PyTorch, if it is installed (it is never a dependency), with NumPy's thread count."""
     try:

@@ -20,22 +20,26 @@ from tinygrad_sm.tensor import Tensor
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and that the roots depend on, outputs first."""
+    # Depth-first search with an explicit stack; a tensor is appended to ``order`` once
+    # all its inputs have been (post-order), so the reversed list puts outputs first.
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    push, pop, mark = stack.append, stack.pop, seen.add
     while stack:
-        t, children_done = stack.pop()
-        if children_done:
+        t, inputs_done = pop()
+        if inputs_done:
             order.append(t)
             continue
         if id(t) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t.grad_fn is not None:
-            for inp in reversed(t.grad_fn.inputs):
+        mark(id(t))
+        push((t, True))
+        fn = t.grad_fn
+        if fn is not None:
+            for inp in fn.inputs:
                 if inp.requires_grad and id(inp) not in seen:
-                    stack.append((inp, False))
+                    push((inp, False))
     order.reverse()
     return order
 
@@ -83,15 +87,16 @@ def run_backward(
     check = anomaly.enabled()
     with _GradMode(create_graph):
         for t in topological_order(roots):
-            g = pending.pop(id(t), None)
+            key = id(t)
+            g = pending.pop(key, None)
             if g is None:
                 continue
-            if wanted is not None:
-                if id(t) in wanted:
-                    captured[id(t)] = g
-            elif t.grad_fn is None or t._retains_grad:
-                _accumulate(t, g, create_graph)
             fn = t.grad_fn
+            if wanted is None:
+                if fn is None or t._retains_grad:
+                    _accumulate(t, g, create_graph)
+            elif key in wanted:
+                captured[key] = g
             if fn is None:
                 continue
             if fn.saved is None:
@@ -99,19 +104,26 @@ def run_backward(
             grads = fn.backward(g)
             if check:
                 anomaly.check_backward(fn, g, grads)
-            for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
+            for inp, gi in zip(fn.inputs, grads):
                 if gi is None or not inp.requires_grad:
                     continue
-                if gi.shape != inp.shape:
-                    raise RuntimeError(
-                        f"{fn.name}: backward returned a gradient of shape {gi.shape} for "
-                        f"input {i} of shape {inp.shape}"
-                    )
-                prev = pending.get(id(inp))
-                pending[id(inp)] = gi if prev is None else prev + gi
+                if gi.data.shape != inp.data.shape:
+                    raise _shape_error(fn, grads)
+                k = id(inp)
+                prev = pending.get(k)
+                pending[k] = gi if prev is None else prev + gi
             if not retain_graph:
                 fn.release()
     return captured
+
+
+def _shape_error(fn: Any, grads: Sequence[Tensor | None]) -> RuntimeError:
+    """For authors of new ops: a backward rule returned a gradient of the wrong shape."""
+    for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
+        if gi is not None and gi.shape != inp.shape:
+            return RuntimeError(f"{fn.name}: backward returned a gradient of shape {gi.shape} "
+                                f"for input {i} of shape {inp.shape}")
+    return RuntimeError(f"{fn.name}: backward returned gradients of the wrong shape")
 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:

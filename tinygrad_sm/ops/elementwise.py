@@ -15,10 +15,10 @@ def unbroadcast(grad: Tensor, like: Tensor) -> Tensor | None:
     and cast to its dtype."""
     if not like.requires_grad:
         return None
-    if grad.shape != like.shape:
-        grad = grad.sum_to(like.shape)
-    if grad.dtype != like.dtype:
-        grad = grad.to(like.dtype)
+    if grad.data.shape != like.data.shape:
+        grad = grad.sum_to(like.data.shape)
+    if grad.data.dtype != like.data.dtype:
+        grad = grad.to(like.data.dtype)
     return grad
 
 
