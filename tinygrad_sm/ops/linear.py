@@ -1,0 +1,64 @@
+"""The fused affine map of a fully connected layer: y = x W^T + b, as one op.
+
+One op instead of matmul + transpose + add keeps the forward to one BLAS call plus an
+in-place add, and lets backward skip the gradients nobody needs (the input of the first
+layer never requires grad, so ``g @ W`` is not computed there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_sm.function import Function
+
+
+class Linear(Function):
+    """y = x W^T + b, with x of shape (..., in), W of shape (out, in), b of shape (out,).
+
+    dL/dx = g W,   dL/dW = g^T x (summed over all leading dims of x),   dL/db = sum of g
+    over the leading dims. Backward is written with Tensor ops, so it is differentiable."""
+
+    def forward(self, x, w, b=None):
+        self.save_for_backward(*self.inputs)
+        if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+            raise ValueError(
+                f"linear: input of shape {x.shape} does not fit a weight of shape {w.shape}: "
+                f"the weight must be (out_features, in_features) and the input (..., "
+                f"in_features)" + (f" with in_features = {w.shape[1]}" if w.ndim == 2 else "")
+            )
+        if b is not None and b.shape != (w.shape[0],):
+            raise ValueError(f"linear: bias of shape {b.shape} does not fit a weight of shape "
+                             f"{w.shape}: it must be ({w.shape[0]},)")
+        y = x @ w.T  # BLAS reads the transposed view directly: no copy of W
+        if b is not None:
+            if np.result_type(y, b) == y.dtype:
+                y += b  # y is a fresh array: add in place instead of allocating another
+            else:
+                y = y + b  # promote (e.g. a float64 bias on float32 data), as NumPy would
+        return y
+
+    def explain(self, err):
+        return str(err) if str(err).startswith("linear:") else super().explain(err)
+
+    def backward(self, g):
+        x, w, *rest = self.saved_tensors
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = g @ w
+            if gx.dtype != x.dtype:
+                gx = gx.to(x.dtype)
+        if w.requires_grad:
+            if x.ndim == 1:  # an outer product
+                gw = g.reshape(-1, 1) @ x.reshape(1, -1)
+            elif x.ndim == 2:
+                gw = g.mT @ x
+            else:  # fold the leading dims into one batch dim
+                gw = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+            if gw.dtype != w.dtype:
+                gw = gw.to(w.dtype)
+        if rest and rest[0].requires_grad:
+            b = rest[0]
+            gb = g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+            if gb.dtype != b.dtype:
+                gb = gb.to(b.dtype)
+        return (gx, gw, gb) if rest else (gx, gw)

@@ -1,0 +1,210 @@
+"""Fused loss ops: cross-entropy on logits and the two binary cross-entropies.
+
+Fusing matters for cross-entropy: log_softmax followed by picking the target's entry
+costs several passes over the logits and a scatter in backward, while the gradient of the
+whole thing is simply softmax minus the (weighted) one-hot target.
+
+The ops take already-checked inputs: ``tinygrad_sm.functional`` validates shapes, target
+values and options, and names the user's function in its errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_sm.function import Function
+from tinygrad_sm.grad_mode import is_grad_enabled
+from tinygrad_sm.ops.elementwise import const
+from tinygrad_sm.tensor import Tensor
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits z (M, C) against class indices t (M,), with class weights w
+    (all 1 by default), rows with valid = False ignored, and label smoothing eps:
+
+        loss_i = (1 - eps) w_{t_i} (-log p_{i,t_i}) + (eps / C) sum_c w_c (-log p_{i,c}),
+        p_i = softmax(z_i),   -log p_{i,c} = logsumexp(z_i) - z_{i,c}.
+
+    Reductions: 'none' gives loss (M,), 'sum' its sum, 'mean' its sum divided by the summed
+    weights of the valid targets, sum_i w_{t_i} (PyTorch's normalizer, also for the
+    smoothing term).
+
+    With q_i = (1 - eps) w_{t_i} onehot(t_i) + (eps / C) w (zero for an ignored row), the
+    loss is -sum_c q_ic log p_ic, so
+
+        d loss_i / d z_i = (sum_c q_ic) p_i - q_i,
+
+    which is softmax minus one-hot for eps = 0 and no weights; 'mean' divides it by the
+    normalizer. Logits are shifted by their row max before exp, so logits of 1e8 are fine.
+
+    backward: when it is not itself recorded (create_graph=False), the formula above is
+    evaluated in NumPy from the exponentials kept by forward; when it is, softmax(z) is
+    rebuilt from Tensor ops so that second derivatives are right.
+    """
+
+    def forward(self, z, target, weight=None, valid=None, reduction="mean",
+                label_smoothing=0.0):
+        self.save_for_backward(self.inputs[0])
+        self.target, self.weight, self.valid = target, weight, valid
+        self.reduction, self.eps = reduction, label_smoothing
+        dt = z.dtype.type
+        rows = np.arange(z.shape[0])
+        m = z.max(axis=1, keepdims=True)
+        if not np.isfinite(m).all():
+            m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
+        s = z - m
+        picked = s[rows, target]
+        if label_smoothing:
+            s_dot_w = s.sum(axis=1) if weight is None else s @ weight
+        e = np.exp(s, out=s)  # reuse s: only e is needed from here on
+        sumexp = e.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            lse = np.log(sumexp)
+        self.e, self.sumexp = e, sumexp
+
+        # per-row weight of the target, 0 for ignored rows
+        wt = None if weight is None else weight[target]
+        if valid is not None:
+            wt = valid.astype(z.dtype) if wt is None else np.where(valid, wt, dt(0))
+        self.wt = wt
+        loss = lse - picked  # -log p of the target
+        if wt is not None:
+            loss = np.where(valid, loss * wt, dt(0)) if valid is not None else loss * wt
+        if label_smoothing:
+            c = z.shape[1]
+            w_sum = c if weight is None else weight.sum()
+            smooth = lse * dt(w_sum) - s_dot_w  # sum_c w_c (-log p_c)
+            if valid is not None:
+                smooth = np.where(valid, smooth, dt(0))
+            loss = dt(1 - label_smoothing) * loss + dt(label_smoothing / c) * smooth
+        self.norm = dt(z.shape[0] if wt is None else wt.sum())
+        if reduction == "none":
+            return loss.astype(z.dtype, copy=False)
+        total = loss.sum(dtype=z.dtype)
+        if reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):  # no valid target: nan, as PyTorch
+            return total / self.norm
+
+    def _coef_and_q(self, dtype) -> tuple[np.ndarray | float, np.ndarray]:
+        """sum_c q_ic (per row, or a number) and the dense target distribution q (M, C)."""
+        m, c = self.e.shape
+        rows = np.arange(m)
+        eps, wt, weight, valid = self.eps, self.wt, self.weight, self.valid
+        q = np.zeros((m, c), dtype)
+        q[rows, self.target] = (1 - eps) if wt is None else (1 - eps) * wt
+        coef = (1 - eps) if wt is None else (1 - eps) * wt
+        if eps:
+            w_row = np.full(c, 1.0, dtype) if weight is None else weight
+            spread = (eps / c) * (w_row if valid is None else valid[:, None] * w_row)
+            q += spread
+            w_sum = c if weight is None else weight.sum()
+            coef = coef + (eps / c) * w_sum * (1 if valid is None else valid)
+        coef = np.asarray(coef, dtype)
+        return (coef[:, None] if coef.ndim else coef), q
+
+    def backward(self, g):
+        (z,) = self.saved_tensors
+        dt = z.dtype.type
+        scale = dt(1) / self.norm if self.reduction == "mean" else dt(1)
+        per_row = self.reduction == "none"
+        if not is_grad_enabled():
+            # fast path, in NumPy: p = e / sumexp, then coef * p - q, in place on p
+            p = self.e / self.sumexp[:, None]
+            rows = np.arange(p.shape[0])
+            if self.wt is None and not self.eps:
+                p[rows, self.target] -= 1
+            else:
+                coef, q = self._coef_and_q(p.dtype)
+                p *= coef
+                p -= q
+            gs = g.data * scale
+            p *= gs[:, None] if per_row else gs
+            return (Tensor._make(p),)
+        coef, q = self._coef_and_q(z.dtype)
+        p = z.softmax(1)
+        d = (p if self.wt is None and not self.eps else p * const(coef)) - const(q)
+        gs = g * scale
+        return (d * (gs.reshape(-1, 1) if per_row else gs),)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Elementwise l = w [ p y softplus(-x) + (1 - y) softplus(x) ] for logits x and targets
+    y in [0, 1], with weight w and pos_weight p (both 1 when absent, broadcast against x).
+
+    For p = 1 this is the stable form max(x, 0) - x y + log(1 + e^-|x|): softplus never
+    overflows, unlike log(sigmoid(x)) for x = -800.
+
+        dl/dx = w [ (1 + (p - 1) y) sigmoid(x) - p y ]      (= w (sigmoid(x) - y) for p = 1)
+        dl/dy = w [ (p - 1) softplus(-x) - x ]              (= -w x for p = 1)
+    """
+
+    def forward(self, x, y, weight=None, pos_weight=None):
+        self.save_for_backward(*self.inputs)
+        self.weight, self.pos_weight = weight, pos_weight
+        if pos_weight is None:
+            out = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        else:
+            out = pos_weight * y * _softplus(-x) + (1 - y) * _softplus(x)
+        if weight is not None:
+            out = out * weight
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        if self.weight is not None:
+            g = g * const(self.weight)
+        pw = None if self.pos_weight is None else const(self.pos_weight)
+        gx = gy = None
+        if x.requires_grad:
+            s = x.sigmoid()
+            gx = g * ((s - y) if pw is None else (1 + (pw - 1) * y) * s - pw * y)
+            gx = gx.sum_to(x.shape).to(x.dtype)
+        if y.requires_grad:
+            if pw is None:
+                gy = -(g * x)
+            else:  # softplus(-x) = relu(-x) + log(1 + e^-|x|)
+                sp = (-x).relu() + ((-x.abs()).exp() + 1).log()
+                gy = g * ((pw - 1) * sp - x)
+            gy = gy.sum_to(y.shape).to(y.dtype)
+        return gx, gy
+
+
+class BinaryCrossEntropy(Function):
+    """Elementwise l = -w [ y log(x) + (1 - y) log(1 - x) ] for probabilities x, with both
+    logs clamped to >= -100 as PyTorch does (so x = 0 or 1 gives a finite loss of 100).
+
+        dl/dx = w (x - y) / max(x (1 - x), 1e-12)     (PyTorch's backward, also finite at 0 and 1)
+        dl/dy = w [ log(1 - x) - log(x) ]             (with the clamped logs, so finite;
+                                                      PyTorch's is +-inf at x = 0 or 1)
+    """
+
+    def forward(self, x, y, weight=None):
+        self.save_for_backward(*self.inputs)
+        self.weight = weight
+        with np.errstate(divide="ignore"):
+            self.log_x = np.maximum(np.log(x), -100)
+            self.log_1mx = np.maximum(np.log1p(-x), -100)
+        out = -(y * self.log_x + (1 - y) * self.log_1mx)
+        if weight is not None:
+            out = out * weight
+        return out.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        if self.weight is not None:
+            g = g * const(self.weight)
+        gx = gy = None
+        if x.requires_grad:
+            gx = (g * (x - y) / (x * (1 - x)).clamp(min=1e-12)).sum_to(x.shape).to(x.dtype)
+        if y.requires_grad:
+            # the clamped logs of forward, as Tensors so that d/dx of this is right too
+            log_x = x.log().clamp(min=-100) if is_grad_enabled() else const(self.log_x)
+            log_1mx = (1 - x).log().clamp(min=-100) if is_grad_enabled() else const(self.log_1mx)
+            gy = (g * (log_1mx - log_x)).sum_to(y.shape).to(y.dtype)
+        return gx, gy
