@@ -1,0 +1,97 @@
+"""``backward_frames``: one drawing per step of the backward pass, to page through.
+
+Backward visits the ops in reverse topological order (``engine.topological_order``). At
+each step the op receives dL/d(its output), the sum of what its consumers sent, and
+sends dL/d(input) = backward(dL/d(output)) to each input. The frames replay that walk
+without touching any ``.grad``: frame 0 shows the seed dL/dL = 1 at the output, frame k
+the k-th op being processed (magenta, with the edges its gradients flow along) and every
+gradient known after it, partial sums included; ``?`` marks a gradient not yet known.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinygrad_sm.engine import topological_order
+from tinygrad_sm.function import Function
+from tinygrad_sm.grad_mode import no_grad
+from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
+from tinygrad_sm.viz.render import digraph_class
+
+
+def backward_steps(root: Tensor, gradient: Any = None,
+                   ) -> list[tuple[Function | None, dict[int, np.ndarray]]]:
+    """(op processed, gradients known so far by ``id(tensor)``) for the seed and each step.
+
+    Needs the graph's saved tensors: call it before ``root.backward()`` (or after
+    ``backward(retain_graph=True)``)."""
+    if not root.requires_grad:
+        raise RuntimeError("backward_frames: the root does not require grad: no backward pass")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward_frames: the root has shape {root.shape}; pass "
+                               "gradient= an array of that shape (only scalars have a default)")
+        gradient = np.ones(root.shape, root.dtype)
+    known: dict[int, np.ndarray] = {id(root): np.asarray(gradient, root.dtype)}
+    steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
+    with no_grad():
+        for t in topological_order([root]):
+            fn = t.grad_fn
+            if fn is None or id(t) not in known:
+                continue
+            if fn.saved is None:
+                raise RuntimeError(
+                    f"backward_frames: the graph was freed by backward ({fn.name} has no saved "
+                    "tensors); draw the frames before calling backward, or call "
+                    "backward(retain_graph=True)")
+            grads = fn.backward(Tensor._make(known[id(t)]))
+            for inp, g in zip(fn.inputs, grads):
+                if g is not None and inp.requires_grad:
+                    prev = known.get(id(inp))
+                    known[id(inp)] = g.data if prev is None else prev + g.data
+            steps.append((fn, dict(known)))
+    return steps
+
+
+def _frames(root: Tensor, params: Any, gradient: Any, draw_kwargs: dict[str, Any]
+            ) -> list[_Drawing]:
+    draw_kwargs.setdefault("show_backward", True)
+    steps = backward_steps(root, gradient)
+    frames = []
+    for k, (fn, known) in enumerate(steps):
+        title = ("step 0: the seed dL/dL = 1 at the output" if fn is None
+                 else f"step {k} of {len(steps) - 1}: {fn.name} backward")
+        frames.append(_Drawing(root, params, grads=known, current=fn, title=title,
+                               placeholder_grads=True, **draw_kwargs))
+    return frames
+
+
+def backward_frames(root: Tensor, out_dir: str | Path, params: Any = None, *,
+                    gradient: Any = None, format: str = "svg", **draw_kwargs: Any) -> list[Path]:
+    """Write ``step_000.svg`` (the seed) and one file per op that backward processes
+    (``step_001.svg``, ...) into ``out_dir``; return their paths.
+
+    ``params`` and ``draw_kwargs`` are those of ``draw_graph`` (``show_backward``
+    defaults to True here). Needs the Graphviz ``dot`` program, and a graph that backward
+    has not freed yet: call it before ``loss.backward()``. No ``.grad`` is touched."""
+    out = Path(out_dir)
+    frames = _frames(root, params, gradient, draw_kwargs)
+    out.mkdir(parents=True, exist_ok=True)
+    digraph = digraph_class()
+    paths = []
+    for k, frame in enumerate(frames):
+        path = out / f"step_{k:03d}.{format}"
+        path.write_bytes(digraph(GRAPH_NAME, body=frame.lines()).pipe(format=format))
+        paths.append(path)
+    return paths
+
+
+def frame_sources(root: Tensor, params: Any = None, *, gradient: Any = None,
+                  **draw_kwargs: Any) -> list[str]:
+    """The DOT text of each frame that ``backward_frames`` renders; needs no Graphviz."""
+    return [f"digraph {GRAPH_NAME} {{\n" + "".join(f.lines()) + "}\n"
+            for f in _frames(root, params, gradient, draw_kwargs)]
