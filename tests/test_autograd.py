@@ -281,3 +281,17 @@ def test_anomaly_does_not_blame_propagation():
         y = (x * 2 + 1).exp().sum()  # nan came from the input, not from an op
         y.backward()
     assert np.isnan(y.item())
+
+
+def test_leaf_grad_owns_its_array():
+    """.grad is updated in place later, so it must never alias the user's gradient or a
+    read-only broadcast view."""
+    x = leaf([[1.0, 2.0]])
+    x.sum().backward()  # Sum's backward hands back a broadcast view
+    x.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2.0, 2.0]])
+    a = leaf([1.0, 2.0])
+    user = np.array([5.0, 6.0])
+    (a * 1.0 + 0.0).backward(tg.from_numpy(user))
+    a.grad.data[0] = 0.0
+    assert user[0] == 5.0

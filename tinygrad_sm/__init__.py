@@ -6,7 +6,7 @@
 
 import numpy as _np
 
-from tinygrad_sm import autograd
+from tinygrad_sm import autograd, functional, init, nn, plot, viz
 from tinygrad_sm.creation import (
     arange,
     eye,
@@ -23,7 +23,8 @@ from tinygrad_sm.creation import (
 )
 from tinygrad_sm.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinygrad_sm.rng import manual_seed
-from tinygrad_sm.tensor import Tensor, cat, stack, where  # noqa: I001  (the core first)
+from tinygrad_sm.serialization import load, save
+from tinygrad_sm.tensor import Tensor, cat, stack, where
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
@@ -50,4 +51,5 @@ __all__ = [
     "Tensor", "arange", "autograd", "cat", "enable_grad", "eye", "from_numpy", "full",
     "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
     "randn_like", "set_grad_enabled", "stack", "tensor", "where", "zeros", "zeros_like",
+    "functional", "init", "nn", "plot", "viz", "save", "load",
 ]

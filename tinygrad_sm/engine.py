@@ -78,8 +78,10 @@ def run_backward(
     of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
     return the gradients of the captured tensors by id."""
     pending: dict[int, Tensor] = {}
+    handed: set[int] = set()  # arrays that a .grad must not take: the user's, or taken
     for root, grad in zip(roots, gradients):
         g = _seed(root, grad, where)
+        handed.add(id(g.data))
         prev = pending.get(id(root))
         pending[id(root)] = g if prev is None else prev + g
     wanted = None if capture is None else {id(t) for t in capture}
@@ -94,7 +96,7 @@ def run_backward(
             fn = t.grad_fn
             if wanted is None:
                 if fn is None or t._retains_grad:
-                    _accumulate(t, g, create_graph)
+                    _accumulate(t, g, create_graph, handed)
             elif key in wanted:
                 captured[key] = g
             if fn is None:
@@ -126,11 +128,21 @@ def _shape_error(fn: Any, grads: Sequence[Tensor | None]) -> RuntimeError:
     return RuntimeError(f"{fn.name}: backward returned gradients of the wrong shape")
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """Add ``g`` into ``t.grad``. The first gradient is copied, because a backward rule
-    may hand the same array to several inputs; later ones are added in place."""
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed: set[int]) -> None:
+    """Add ``g`` into ``t.grad``: the first time by taking the array, later in place.
+
+    ``.grad`` must own its array, because optimizers update it in place: an array that is
+    a view (of a broadcast, say) or that another ``.grad`` already holds (``a + b`` hands
+    the same gradient to both) is copied first."""
     if t.grad is None:
-        t.grad = g if create_graph else Tensor._make(g.data.copy())
+        if create_graph:
+            t.grad = g
+            return
+        a = g.data
+        if a.base is not None or not a.flags.writeable or id(a) in handed:
+            a = a.copy()
+        handed.add(id(a))
+        t.grad = Tensor._make(a)
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:

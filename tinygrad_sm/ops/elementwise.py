@@ -236,11 +236,11 @@ class Relu(Function):
     """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch)."""
 
     def forward(self, x):
-        self.mask = x > 0
+        self.mask = (x > 0).astype(x.dtype)
         return x * self.mask
 
     def backward(self, g):
-        return (g * const(self.mask.astype(g.dtype)),)
+        return (g * const(self.mask),)
 
 
 class Clamp(Function):
