@@ -1,0 +1,51 @@
+"""Training: the :class:`Learner` event loop and its callbacks.
+
+    learn = Learner(model, train_dl, valid_dl, lr=0.5,
+                    cbs=[ParamScheduler({"lr": one_cycle(0.5)})])
+    learn.fit(10)
+    learn.recorder.metrics[-1]["valid_accuracy"]
+"""
+
+from tinygrad_sm.learner.callbacks import (
+    ActivationStats,
+    AvgStat,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientClipping,
+    LRFinder,
+    ParamScheduler,
+    ProgressCallback,
+    Recorder,
+)
+from tinygrad_sm.learner.learner import (
+    EVENTS,
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelTrainException,
+    CancelValidException,
+    Learner,
+    LossNotFiniteError,
+)
+
+__all__ = [
+    "EVENTS",
+    "ActivationStats",
+    "AvgStat",
+    "Callback",
+    "CancelBatchException",
+    "CancelEpochException",
+    "CancelFitException",
+    "CancelTrainException",
+    "CancelValidException",
+    "Checkpoint",
+    "EarlyStopping",
+    "GradientClipping",
+    "LRFinder",
+    "Learner",
+    "LossNotFiniteError",
+    "ParamScheduler",
+    "ProgressCallback",
+    "Recorder",
+]

@@ -1,0 +1,430 @@
+"""The training loop: a :class:`Learner` that runs epochs and batches and calls callbacks.
+
+This is the Runner of fast.ai's "Deep Learning from the Foundations" course with today's
+names. The loop itself is short; everything else (recording, schedules, progress bars,
+early stopping, checkpoints) is a :class:`~tinygrad_sm.learner.callbacks.Callback` that
+reacts to the events below and reads or changes the learner's state.
+
+Events, in order::
+
+    before_fit
+      for each epoch:  before_epoch
+        before_train
+          for each batch: before_batch, after_pred, after_loss, after_backward, after_step,
+                          after_batch
+        after_train
+        before_validate  (for each batch: before_batch, after_pred, after_loss, after_batch)
+        after_validate
+      after_epoch
+    after_fit
+
+Raising ``Cancel<X>Exception`` in a callback skips the rest of X and calls
+``after_cancel_<x>`` and then ``after_<x>``: X is one of fit, epoch, train, validate
+(``CancelValidException``) and batch. ``after_batch`` and ``after_fit`` run even when an
+error is raised (which then propagates).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinygrad_sm import functional as F
+from tinygrad_sm import optim, serialization
+from tinygrad_sm.grad_mode import no_grad
+from tinygrad_sm.rng import get_rng_state, set_rng_state
+from tinygrad_sm.tensor import Tensor
+
+__all__ = [
+    "EVENTS",
+    "Learner",
+    "CancelFitException",
+    "CancelEpochException",
+    "CancelTrainException",
+    "CancelValidException",
+    "CancelBatchException",
+    "LossNotFiniteError",
+]
+
+
+EVENTS = (
+    "before_fit", "before_epoch", "before_train", "before_batch", "after_pred", "after_loss",
+    "after_backward", "after_step", "after_batch", "after_train", "before_validate",
+    "after_validate", "after_epoch", "after_fit", "after_cancel_batch", "after_cancel_train",
+    "after_cancel_validate", "after_cancel_epoch", "after_cancel_fit",
+)
+"""Every event a callback can handle (the loop's order, then the cancellation events)."""
+
+
+class CancelFitException(Exception):
+    """Stop training now (then ``after_cancel_fit``, ``after_fit``)."""
+
+
+class CancelEpochException(Exception):
+    """Skip the rest of this epoch, validation included (``after_cancel_epoch``)."""
+
+
+class CancelTrainException(Exception):
+    """Skip the rest of this epoch's training batches; validation still runs."""
+
+
+class CancelValidException(Exception):
+    """Skip the rest of this epoch's validation."""
+
+
+class CancelBatchException(Exception):
+    """Skip the rest of this batch (e.g. its optimizer step); ``after_batch`` still runs."""
+
+
+class LossNotFiniteError(FloatingPointError):
+    """The loss became nan or inf; the message names the epoch and the batch."""
+
+
+def _to_array(v: Any) -> np.ndarray:
+    return np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+
+
+def _model_state(model: Any) -> dict[str, np.ndarray]:
+    """A copy of the model's state dict as NumPy arrays (later steps do not change it)."""
+    return {k: _to_array(v) for k, v in model.state_dict().items()}
+
+
+class Learner:
+    """Train ``model`` on ``train_dl``, validating on ``valid_dl`` after each epoch.
+
+    ``opt_func(params, lr=lr)`` makes the optimizer at the first :meth:`fit` (or at
+    :meth:`load`); ``loss_func(pred, target)`` returns the mean loss of a batch.
+
+    State that callbacks read (``self.<name>`` in a callback reads ``learn.<name>``):
+    ``model``, ``opt``, ``batch``, ``xb``, ``yb``, ``pred``, ``loss``, ``epoch``, ``n_epoch``,
+    ``iter`` (batch index in the current loop), ``n_iter`` (batches in it), ``train_iter``
+    (training batches done: ``epoch * len(train_dl)`` + those of this epoch), ``pct_train``
+    (fraction of training done, a float in [0, 1]: ``train_iter / (n_epoch *
+    len(train_dl))``, read by schedules before each batch), ``training`` and ``dl``.
+
+    A :class:`~tinygrad_sm.learner.callbacks.Recorder` and a
+    :class:`~tinygrad_sm.learner.callbacks.ProgressCallback` are always there (a callback of
+    the same class in ``cbs`` replaces the default one, e.g. ``ProgressCallback(quiet=True)``).
+    Each callback is also an attribute named after its class (``learn.recorder``).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        train_dl: Iterable[Any],
+        valid_dl: Iterable[Any] | None = None,
+        loss_func: Callable[[Any, Any], Tensor] = F.cross_entropy,
+        opt_func: Callable[..., optim.Optimizer] = optim.SGD,
+        lr: float = 0.1,
+        cbs: Iterable[Any] = (),
+    ) -> None:
+        from tinygrad_sm.learner.callbacks import ProgressCallback, Recorder
+
+        self.model, self.train_dl, self.valid_dl = model, train_dl, valid_dl
+        self.loss_func, self.opt_func, self.lr = loss_func, opt_func, lr
+        self.opt: optim.Optimizer | None = None
+        self.cbs: list[Any] = []
+        cbs = list(cbs)
+        defaults = [cls() for cls in (Recorder, ProgressCallback)
+                    if not any(type(cb) is cls for cb in cbs)]
+        self.add_cbs(defaults + cbs)
+        self.epoch, self.n_epoch, self.start_epoch, self.epochs_done = 0, 0, 0, 0
+        self.iter, self.n_iter, self.train_iter, self.pct_train = 0, 0, 0, 0.0
+        self.n_train_iter = 0
+        self.training = False
+        self.batch = self.xb = self.yb = self.pred = self.loss = None
+        self.dl: Any = None
+
+    # -- callbacks ---------------------------------------------------------------------
+
+    def add_cb(self, cb: Any) -> Learner:
+        if isinstance(cb, type):
+            cb = cb()
+        cb.learn = self
+        setattr(self, cb.name, cb)
+        self.cbs.append(cb)
+        self.cbs.sort(key=lambda c: c.order)  # stable: equal orders keep insertion order
+        return self
+
+    def add_cbs(self, cbs: Iterable[Any]) -> Learner:
+        for cb in cbs:
+            self.add_cb(cb)
+        return self
+
+    def remove_cb(self, cb: Any) -> Learner:
+        self.cbs.remove(cb)
+        if getattr(self, cb.name, None) is cb:
+            delattr(self, cb.name)
+        cb.learn = None
+        return self
+
+    @contextmanager
+    def added_cbs(self, cbs: Iterable[Any]) -> Iterator[Learner]:
+        """Add ``cbs`` for the duration of a ``with`` block."""
+        cbs = [cb() if isinstance(cb, type) else cb for cb in cbs]
+        self.add_cbs(cbs)
+        try:
+            yield self
+        finally:
+            for cb in cbs:
+                self.remove_cb(cb)
+
+    def __call__(self, event: str) -> None:
+        """Call ``event`` on every callback that defines it, in ``order``."""
+        for cb in list(self.cbs):
+            method = getattr(type(cb), event, None)
+            if method is not None:
+                method(cb)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def create_opt(self) -> optim.Optimizer:
+        self.opt = self.opt_func(self.model.parameters(), lr=self.lr)
+        return self.opt
+
+    def fit(self, n_epochs: int, cbs: Iterable[Any] = (), *, lr: float | None = None,
+            reset_opt: bool = False, start_epoch: int = 0) -> None:
+        """Train for epochs ``start_epoch`` .. ``n_epochs - 1``.
+
+        ``cbs`` are added for this call only. ``lr`` sets every group's lr first;
+        ``reset_opt`` makes a new optimizer. Schedules and ``pct_train`` span all
+        ``n_epochs``, so ``load(path)`` then ``fit(n, start_epoch=learn.epochs_done)``
+        resumes an interrupted run where it stopped.
+        """
+        if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
+            raise ValueError(f"Learner.fit: n_epochs must be an int >= 0, got {n_epochs!r}")
+        if not 0 <= start_epoch <= n_epochs:
+            raise ValueError(
+                f"Learner.fit: start_epoch must be in [0, n_epochs={n_epochs}], got {start_epoch}"
+            )
+        if reset_opt or self.opt is None:
+            self.create_opt()
+        assert self.opt is not None
+        if lr is not None:
+            for group in self.opt.param_groups:
+                group["lr"] = lr
+        self.n_epoch, self.start_epoch = n_epochs, start_epoch
+        self.n_train_iter = len(self.train_dl)  # type: ignore[arg-type]
+        if self.n_train_iter == 0:
+            raise ValueError("Learner.fit: the training DataLoader yields no batches")
+        self.train_iter = start_epoch * self.n_train_iter
+        self.pct_train = start_epoch / n_epochs if n_epochs else 0.0
+        with self.added_cbs(cbs):
+            try:
+                try:
+                    self("before_fit")
+                    for epoch in range(start_epoch, n_epochs):
+                        self._one_epoch(epoch)
+                except CancelFitException:
+                    self("after_cancel_fit")
+            finally:
+                self("after_fit")
+
+    def _with_events(self, f: Callable[[], None], name: str, cancel: type[Exception]) -> None:
+        try:
+            self(f"before_{name}")
+            f()
+        except cancel:
+            self(f"after_cancel_{name}")
+        self(f"after_{name}")
+
+    def _one_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        try:
+            self("before_epoch")
+            self._do_epoch()
+        except CancelEpochException:
+            self("after_cancel_epoch")
+        # Counted before after_epoch, so that a checkpoint saved there resumes after it.
+        self.epochs_done = epoch + 1
+        self("after_epoch")
+
+    def _do_epoch(self) -> None:
+        self.training = True
+        self.dl = self.train_dl
+        self.model.train()
+        # Set from the epoch (not carried over), so that a cancelled epoch does not shift
+        # the schedules of the following ones.
+        self.train_iter = self.epoch * self.n_train_iter
+        self.pct_train = self.train_iter / (self.n_epoch * self.n_train_iter)
+        self._with_events(self._all_batches, "train", CancelTrainException)
+        if self.valid_dl is not None:
+            self.training = False
+            self.dl = self.valid_dl
+            self.model.eval()
+            with no_grad():
+                self._with_events(self._all_batches, "validate", CancelValidException)
+
+    def _all_batches(self) -> None:
+        self.n_iter = len(self.dl)
+        for i, batch in enumerate(self.dl):
+            self.iter = i
+            self._one_batch(batch)
+
+    def _one_batch(self, batch: Any) -> None:
+        self.batch = batch
+        self.xb, self.yb = _split_batch(batch)
+        self.pred = self.loss = None
+        try:
+            try:
+                self("before_batch")
+                self._do_one_batch()
+            except CancelBatchException:
+                self("after_cancel_batch")
+        finally:
+            if self.training:
+                self.train_iter += 1
+                self.pct_train = self.train_iter / (self.n_epoch * self.n_train_iter)
+            self("after_batch")
+
+    def _do_one_batch(self) -> None:
+        self._forward_and_loss()
+        self._check_loss()
+        if not self.training or self.loss is None:
+            return
+        assert self.opt is not None
+        self.opt.zero_grad()
+        self.loss.backward()
+        self("after_backward")
+        self.opt.step()
+        self("after_step")
+
+    def _forward_and_loss(self) -> None:
+        """``pred = model(xb)``, ``after_pred``, ``loss = loss_func(pred, yb)``, ``after_loss``."""
+        xb = self.xb
+        self.pred = self.model(*xb) if isinstance(xb, tuple) else self.model(xb)
+        self("after_pred")
+        if self.yb is not None:
+            self.loss = self.loss_func(self.pred, self.yb)
+        self("after_loss")
+
+    def _check_loss(self) -> None:
+        if self.loss is None:
+            return
+        value = float(np.asarray(self.loss.data if isinstance(self.loss, Tensor)
+                                 else self.loss).sum())
+        if not math.isfinite(value):
+            phase = "training" if self.training else "validation"
+            raise LossNotFiniteError(
+                f"Learner.fit: the loss is {value} at epoch {self.epoch}, batch {self.iter} "
+                f"({phase}; both counted from 0, of {self.n_epoch} epochs and {self.n_iter} "
+                "batches); training stopped. The parameters are those of the previous step "
+                "and files saved before (checkpoints) are intact. Try a lower learning rate "
+                "or GradientClipping."
+            )
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def validate(self, dl: Iterable[Any] | None = None) -> dict[str, float | None]:
+        """Mean loss and accuracy over ``dl`` (default ``valid_dl``), weighted by batch
+        size, without events or gradients. The model is left in eval mode."""
+        from tinygrad_sm.learner.callbacks import AvgStat, batch_accuracy, batch_size
+
+        dl = self.valid_dl if dl is None else dl
+        if dl is None:
+            raise ValueError("Learner.validate: no dl given and the learner has no valid_dl")
+        loss, acc = AvgStat(), AvgStat()
+        self.model.eval()
+        with no_grad():
+            for batch in dl:
+                xb, yb = _split_batch(batch)
+                pred = self.model(*xb) if isinstance(xb, tuple) else self.model(xb)
+                n = batch_size(xb, yb)
+                loss.add(float(self.loss_func(pred, yb).data), n)
+                acc.add(batch_accuracy(pred, yb), n)
+        return {"loss": loss.value, "accuracy": acc.value}
+
+    # -- saving and resuming -------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`save` writes, as a nested dict of arrays and numbers (copies).
+        Makes the optimizer first if there is none yet."""
+        if self.opt is None:
+            self.create_opt()
+        assert self.opt is not None
+        state: dict[str, Any] = {
+            "model": _model_state(self.model),
+            "opt": self.opt.state_dict(),
+            "epochs_done": self.epochs_done,
+            "n_epoch": self.n_epoch,
+            "train_iter": self.train_iter,
+            "pct_train": self.pct_train,
+            "rng": get_rng_state(),
+        }
+        # A DataLoader made with seed= shuffles from its own generator: keep its state too.
+        gen = getattr(self.train_dl, "_rng", None)
+        if isinstance(gen, np.random.Generator):
+            state["train_dl_rng"] = json.dumps(gen.bit_generator.state)
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> Learner:
+        """Restore a :meth:`state` (the inverse of :meth:`state`)."""
+        self.model.load_state_dict(state["model"])
+        if self.opt is None:
+            self.create_opt()
+        assert self.opt is not None
+        self.opt.load_state_dict(state["opt"])
+        self.epochs_done = int(state["epochs_done"])
+        self.n_epoch = int(state["n_epoch"])
+        self.train_iter = int(state["train_iter"])
+        self.pct_train = float(state["pct_train"])
+        set_rng_state(str(state["rng"]))
+        gen = getattr(self.train_dl, "_rng", None)
+        if "train_dl_rng" in state and isinstance(gen, np.random.Generator):
+            gen.bit_generator.state = json.loads(str(state["train_dl_rng"]))
+        return self
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model, the optimizer's state, the epoch, the schedule's position and
+        the RNG state to ``path`` (an ``.npz``; no pickle). The write is atomic: a crash
+        leaves the previous file intact."""
+        serialization.save(self.state(), path)
+        return Path(path)
+
+    def load(self, path: str | os.PathLike[str]) -> Learner:
+        """Restore what :meth:`save` wrote. To resume training:
+        ``learn.load(path); learn.fit(n_epochs, start_epoch=learn.epochs_done)``."""
+        return self.load_state(serialization.load(path))
+
+    # -- the learning-rate finder --------------------------------------------------------
+
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
+                stop_div: bool = True) -> float:
+        """Sweep the lr exponentially from ``start_lr`` to ``end_lr`` over ``num_it``
+        training batches, stopping early when the loss diverges, then restore the model,
+        the optimizer and the RNG. Returns the suggested lr; ``learn.lr_finder`` keeps the
+        sweep (``.lrs``, ``.losses``, and ``.plot()`` for the loss-against-lr curve)."""
+        from tinygrad_sm.learner.callbacks import LRFinder
+
+        finder = LRFinder(start_lr, end_lr, num_it, stop_div)
+        n_epochs = math.ceil(num_it / len(self.train_dl))  # type: ignore[arg-type]
+        epochs_done = self.epochs_done
+        self.fit(n_epochs, cbs=[finder])
+        self.epochs_done = epochs_done
+        self.lr_finder = finder
+        return finder.suggestion()
+
+    def __repr__(self) -> str:
+        names = ", ".join(type(cb).__name__ for cb in self.cbs)
+        opt = getattr(self.opt_func, "func", self.opt_func)  # a functools.partial's function
+        return (f"Learner({type(self.model).__name__}, opt_func={getattr(opt, '__name__', opt)}, "
+                f"lr={self.lr}, cbs=[{names}])")
+
+
+def _split_batch(batch: Any) -> tuple[Any, Any]:
+    """``(x, y)`` -> ``x, y``; ``(x,)`` -> ``x, None``; ``(x1, ..., y)`` -> ``(x1, ...), y``."""
+    if isinstance(batch, Tensor):
+        return batch, None
+    batch = tuple(batch)
+    if len(batch) == 1:
+        return batch[0], None
+    if len(batch) == 2:
+        return batch[0], batch[1]
+    return batch[:-1], batch[-1]
