@@ -205,7 +205,7 @@ def test_bad_options_get_argparse_errors(args, message, capsys):
 def test_help_lists_everything():
     result = subprocess.run([sys.executable, "-m", "tinygrad_sm", "--help"], capture_output=True,
                             text=True, check=True, cwd=Path(__file__).resolve().parents[1])
-    for option in ("demo", "train", "--dataset", "--model", "--hidden", "--epochs", "--bs",
+    for option in ("demo", "train", "graph", "--dataset", "--model", "--hidden", "--epochs", "--bs",
                    "--lr", "--sched", "--opt", "--momentum", "--wd", "--seed", "--out",
                    "--lr-find", "--quiet"):
         assert option in result.stdout
@@ -230,3 +230,39 @@ def test_default_out_dir_is_timestamped(tmp_path, monkeypatch):
 def test_demo_still_works(capsys):
     assert main(["demo"]) == 0
     assert "gradcheck against finite differences: passed" in capsys.readouterr().out
+
+
+def _has_dot() -> bool:
+    import shutil
+
+    return importlib.util.find_spec("graphviz") is not None and shutil.which("dot") is not None
+
+
+@pytest.mark.skipif(not _has_dot(), reason="needs the graphviz package and the dot binary")
+def test_train_writes_the_graph_of_one_step(tmp_path):
+    code, _, out = train(tmp_path, "--dataset", "iris", "--epochs", "1", "--quiet")
+    svg = (out / "graph.svg").read_text()
+    assert code == 0 and svg.lstrip().startswith("<?xml") and "cross_entropy" in svg
+    assert "0: Linear" in svg and "0.weight" in svg  # module clusters and parameter names
+
+
+@pytest.mark.skipif(not _has_dot(), reason="needs the graphviz package and the dot binary")
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_graph_command(tmp_path, capsys, suffix):
+    path = tmp_path / f"step{suffix}"
+    assert main(["graph", "--dataset", "iris", "--model", "mlp", "--out", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {path}"
+    data = path.read_bytes()
+    if suffix == ".png":
+        assert data[:4] == b"\x89PNG"
+    else:
+        text = data.decode()
+        assert "2: Linear" in text and "1: ReLU" in text and "grad" in text
+
+
+def test_graph_command_without_dot_explains(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot binary on PATH
+    assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 1
+    out = capsys.readouterr().out
+    assert "no graph drawn" in out and "apt" in out

@@ -6,7 +6,7 @@
 
 import numpy as _np
 
-from tinygrad_sm import autograd, functional, init, nn, plot, viz
+from tinygrad_sm import autograd, data, datasets, functional, init, nn, optim, plot, sched, viz
 from tinygrad_sm.creation import (
     arange,
     eye,
@@ -22,6 +22,8 @@ from tinygrad_sm.creation import (
     zeros_like,
 )
 from tinygrad_sm.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_sm.learner import Learner
+from tinygrad_sm.lightning import Trainer
 from tinygrad_sm.rng import manual_seed
 from tinygrad_sm.serialization import load, save
 from tinygrad_sm.tensor import Tensor, cat, stack, where
@@ -51,5 +53,6 @@ __all__ = [
     "Tensor", "arange", "autograd", "cat", "enable_grad", "eye", "from_numpy", "full",
     "is_grad_enabled", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
     "randn_like", "set_grad_enabled", "stack", "tensor", "where", "zeros", "zeros_like",
-    "functional", "init", "nn", "plot", "viz", "save", "load",
+    "functional", "init", "nn", "plot", "viz", "save", "load", "data", "datasets", "optim",
+    "sched", "Learner", "Trainer",
 ]

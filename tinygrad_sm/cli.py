@@ -204,14 +204,43 @@ def _write_plots(out: Path, learn: Any, say: Any) -> list[str]:
     return ["training.png"]
 
 
-def _write_graph(out: Path, learn: Any) -> list[str]:
-    """The computation graph of one training step, as ``graph.svg``.
+def _render_step_graph(model: Any, loss_func: Any, xb: Any, yb: Any, path: Path,
+                       say: Any) -> bool:
+    """Draw one training step (forward, loss, backward) with module clusters to ``path``
+    (its suffix picks svg, png or pdf). False, with a note, when Graphviz is missing."""
+    from tinygrad_sm.viz import GraphvizNotFoundError, draw_training_step
 
-    >>> VISUALIZATION HOOK: the lead wires the graph drawing here once the visualization
-    layer lands (e.g. ``tinygrad_sm.viz.draw_training_step(model, loss_func, xb, yb)``
-    rendered to ``out / "graph.svg"``). Return the names of the files written.
-    """
-    return []
+    try:
+        graph = draw_training_step(model, loss_func, xb, yb, rankdir="TB")
+        graph.render(path.with_suffix(""), format=path.suffix.lstrip(".") or "svg",
+                     cleanup=True)
+    except (ImportError, GraphvizNotFoundError) as err:
+        say(f"note: no graph drawn: {err}")
+        return False
+    return True
+
+
+def _write_graph(out: Path, learn: Any, say: Any) -> list[str]:
+    """``graph.svg``: the computation graph of one training step on the first batch."""
+    xb, yb = next(iter(learn.train_dl))
+    ok = _render_step_graph(learn.model, learn.loss_func, xb, yb, out / "graph.svg", say)
+    return ["graph.svg"] if ok else []
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw the computation graph of one training step of a fresh model."""
+    import tinygrad_sm as tg
+    import tinygrad_sm.functional as F
+
+    tg.manual_seed(args.seed)
+    X_tr, _, y_tr, _, classes = _load_data(args.dataset, args.seed)
+    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
+    xb, yb = tg.from_numpy(X_tr[: args.bs]), tg.from_numpy(y_tr[: args.bs])
+    out = Path(args.out)
+    if not _render_step_graph(model, F.cross_entropy, xb, yb, out, print):
+        return 1
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -282,7 +311,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     serialization.save({k: v.data for k, v in model.state_dict().items()}, out / "model.npz")
     written.append("model.npz")
     written += _write_plots(out, learn, say)
-    written += _write_graph(out, learn)
+    written += _write_graph(out, learn, say)
     acc = learn.recorder.metrics[-1]["valid_accuracy"]
     print(f"validation accuracy {acc:.4f} after {epochs} epochs in {seconds:.1f} s; "
           f"wrote {', '.join(written)} to {out}")
@@ -340,10 +369,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true",
                        help="no progress bars, no table: only the final line")
     train.set_defaults(func=cmd_train)
+
+    graph = sub.add_parser(
+        "graph", help="draw the computation graph of one training step",
+        description="Draw the graph of one training step (the loss of one batch, after "
+                    "backward, gradients shown) with one cluster per module.",
+    )
+    graph.add_argument("--dataset", choices=DATASETS, default="iris",
+                       help="default: %(default)s")
+    graph.add_argument("--model", choices=("linear", "mlp"), default="mlp",
+                       help="default: %(default)s")
+    graph.add_argument("--hidden", type=_hidden_sizes, default=(16,), metavar="W1,W2,...",
+                       help="hidden layer widths of the MLP (default: 16)")
+    graph.add_argument("--bs", type=_positive(int), default=8,
+                       help="batch size (default: %(default)s)")
+    graph.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    graph.add_argument("--out", default="graph.svg",
+                       help="output file; .svg, .png or .pdf (default: %(default)s)")
+    graph.set_defaults(func=cmd_graph)
     # `tinygrad-sm --help` lists every command with all its options.
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = ("commands and their options:\n" + demo.format_usage()
-                     + train.format_usage()
+                     + train.format_usage() + graph.format_usage()
                      + "\nRun 'tinygrad-sm <command> --help' for what each option does.")
     return parser
 
