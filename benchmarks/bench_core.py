@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import resource
 import time
 
 import numpy as np
@@ -50,21 +51,30 @@ def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
 
 
 def deep_chain_us_per_node(sizes: tuple[int, ...]) -> dict[str, float]:
-    out = {}
+    """Backward time per node, and the memory a node of the graph costs (the growth of the
+    process's peak resident memory while the chain is built and backpropagated)."""
+    out: dict[str, float] = {}
     for n in sizes:
         x = tg.tensor(np.ones(1, np.float32), requires_grad=True)
+        gc.collect()
+        peak_before = peak_rss_bytes()
         y = x
         for _ in range(n):
             y = y * 1.0
         loss = y.sum()
-        gc.collect()
         start = time.perf_counter()
         loss.backward()
         out[f"backward_us_per_node_{n:.0e}"] = (time.perf_counter() - start) / n * 1e6
+        out[f"peak_bytes_per_node_{n:.0e}"] = (peak_rss_bytes() - peak_before) / n
         del x, y, loss
-    per_node = list(out.values())
-    out["per_node_ratio_largest_to_smallest"] = per_node[-1] / per_node[0]
+    times = [v for k, v in out.items() if k.startswith("backward_us")]
+    out["per_node_ratio_largest_to_smallest"] = times[-1] / times[0]
     return out
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run(quick: bool = False) -> dict[str, float]:

@@ -101,6 +101,8 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
         for name in times:
             if name != "numpy":
                 out[f"ratio_{name}_to_numpy_bs{batch}"] = times[name] / times["numpy"]
+        if "torch" in times:
+            out[f"ratio_tinygrad_sm_to_torch_bs{batch}"] = times["tinygrad_sm"] / times["torch"]
     return out
 
 
@@ -108,7 +110,8 @@ def live_graph_nodes() -> int:
     """Recorded ops still alive (graph nodes that were not freed)."""
     from tinygrad_sm.function import Function
 
-    return sum(isinstance(o, Function) for o in gc.get_objects())
+    # issubclass on the type: isinstance would poke lazy module objects (torch's) awake
+    return sum(issubclass(type(o), Function) for o in gc.get_objects())
 
 
 def rss_mb() -> float:
