@@ -41,3 +41,16 @@ def test_numpy_reference_step_matches_the_engine():
     np.testing.assert_allclose(hand.step(x, y), loss.item(), rtol=1e-5)
     for p, q in zip(model.parameters(), (hand.w1, hand.b1, hand.w2, hand.b2)):
         np.testing.assert_allclose(p.data, q, rtol=1e-4, atol=1e-6)
+
+
+def test_suite_entry_point_quick(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "results.json"
+    subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                   check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
+    data = json.loads(out.read_text())
+    assert data["results"]["train_valid_accuracy"] > 0.5 and "numpy" in data["machine"]
