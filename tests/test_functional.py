@@ -576,3 +576,17 @@ def test_against_torch_if_installed():
     theirs = tf.binary_cross_entropy_with_logits(torch.tensor(x[..., 0]), torch.tensor(y),
                                                  pos_weight=torch.tensor(pw)).item()
     assert ours == pytest.approx(theirs, rel=1e-10)
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+def test_linear_numpy_fast_path_matches_tensor_path(x_shape):
+    """backward() takes Linear's NumPy path; create_graph=True takes the Tensor-op path."""
+    rng = np.random.default_rng(0)
+    arrays = rng.standard_normal(x_shape), rng.standard_normal((2, 3)), rng.standard_normal(2)
+    grads = []
+    for create_graph in (False, True):
+        x, w, b = (tensor(a, requires_grad=True) for a in arrays)
+        (F.linear(x, w, b) ** 2).sum().backward(create_graph=create_graph)
+        grads.append([t.grad.data for t in (x, w, b)])
+    for fast, slow in zip(*grads):
+        np.testing.assert_allclose(fast, slow, rtol=1e-12)

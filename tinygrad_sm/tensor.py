@@ -56,6 +56,8 @@ def _dims(name: str, dim: Dim, ndim: int) -> tuple[int, ...]:
     """Normalize a dim argument (int, tuple or None = all) to sorted non-negative axes."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, on the hot path
+        return (dim % ndim,)
     dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
     out = []
     for d in dims:
@@ -150,11 +152,16 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(tuple(reversed(range(self.ndim))))
+        """All dims reversed."""
+        return ops.Permute.apply(self, dims=tuple(range(self.data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
-        return self.transpose(-2, -1)
+        """The last two dims swapped (a batch of transposed matrices)."""
+        n = self.data.ndim
+        if n < 2:
+            raise ValueError(f"mT: needs at least 2 dims, got shape {self.shape}")
+        return ops.Permute.apply(self, dims=(*range(n - 2), n - 1, n - 2))
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.shape if dim is None else self.shape[_dims("size", dim, self.ndim)[0]]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_sm.function import Function
+from tinygrad_sm.grad_mode import is_grad_enabled
+from tinygrad_sm.tensor import Tensor
 
 
 class Linear(Function):
@@ -41,6 +43,8 @@ class Linear(Function):
         return str(err) if str(err).startswith("linear:") else super().explain(err)
 
     def backward(self, g):
+        if not is_grad_enabled():
+            return self._backward_numpy(g.data)
         x, w, *rest = self.saved_tensors
         gx = gw = gb = None
         if x.requires_grad:
@@ -61,4 +65,20 @@ class Linear(Function):
             gb = g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g
             if gb.dtype != b.dtype:
                 gb = gb.to(b.dtype)
+        return (gx, gw, gb) if rest else (gx, gw)
+
+    def _backward_numpy(self, g: np.ndarray) -> tuple[Tensor | None, ...]:
+        """The same three formulas straight in NumPy, for the usual backward that is not
+        itself recorded (create_graph=False): a training step's hottest path."""
+        x, w, *rest = self.saved_tensors
+        xd, wd = x.data, w.data
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = Tensor._make((g @ wd).astype(xd.dtype, copy=False))
+        if w.requires_grad:
+            g2, x2 = g.reshape(-1, g.shape[-1]), xd.reshape(-1, xd.shape[-1])
+            gw = Tensor._make((g2.T @ x2).astype(wd.dtype, copy=False))
+        if rest and rest[0].requires_grad:
+            axes = tuple(range(g.ndim - 1))
+            gb = Tensor._make(np.asarray(g.sum(axis=axes), dtype=rest[0].data.dtype))
         return (gx, gw, gb) if rest else (gx, gw)
