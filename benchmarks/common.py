@@ -41,13 +41,7 @@ def try_import_torch():
         import torch
     except ImportError:
         return None
-    try:
-        from threadpoolctl import threadpool_info
+    from benchmarks import THREADS
 
-        threads = max((p.get("num_threads", 1) for p in threadpool_info()), default=1)
-    except ImportError:
-        import os
-
-        threads = os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    torch.set_num_threads(int(THREADS))
     return torch

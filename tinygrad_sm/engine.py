@@ -22,8 +22,9 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and that the roots depend on, outputs first."""
     # Depth-first search with an explicit stack; a tensor is appended to ``order`` once
     # all its inputs have been (post-order), so the reversed list puts outputs first.
+    # Tensors hash by identity, so they serve as their own keys here and below.
     order: list[Tensor] = []
-    seen: set[int] = set()
+    seen: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
     push, pop, mark = stack.append, stack.pop, seen.add
     while stack:
@@ -31,14 +32,14 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         if inputs_done:
             order.append(t)
             continue
-        if id(t) in seen:
+        if t in seen:
             continue
-        mark(id(t))
+        mark(t)
         push((t, True))
         fn = t.grad_fn
         if fn is not None:
             for inp in fn.inputs:
-                if inp.requires_grad and id(inp) not in seen:
+                if inp.requires_grad and inp not in seen:
                     push((inp, False))
     order.reverse()
     return order
@@ -73,32 +74,31 @@ def run_backward(
     create_graph: bool,
     capture: Sequence[Tensor] | None = None,
     where: str = "backward",
-) -> dict[int, Tensor]:
+) -> dict[Tensor, Tensor]:
     """Propagate gradients from ``roots``. Without ``capture``, accumulate into ``.grad``
     of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
-    return the gradients of the captured tensors by id."""
-    pending: dict[int, Tensor] = {}
-    handed: set[int] = set()  # arrays that a .grad must not take: the user's, or taken
+    return the gradients of the captured tensors."""
+    pending: dict[Tensor, Tensor] = {}  # gradient summed so far, per tensor
+    handed: set[int] = set()  # ids of arrays a .grad must not take: the user's, or taken
     for root, grad in zip(roots, gradients):
         g = _seed(root, grad, where)
         handed.add(id(g.data))
-        prev = pending.get(id(root))
-        pending[id(root)] = g if prev is None else prev + g
-    wanted = None if capture is None else {id(t) for t in capture}
-    captured: dict[int, Tensor] = {}
+        prev = pending.get(root)
+        pending[root] = g if prev is None else prev + g
+    wanted = None if capture is None else set(capture)
+    captured: dict[Tensor, Tensor] = {}
     check = anomaly.enabled()
     with _GradMode(create_graph):
         for t in topological_order(roots):
-            key = id(t)
-            g = pending.pop(key, None)
+            g = pending.pop(t, None)
             if g is None:
                 continue
             fn = t.grad_fn
             if wanted is None:
                 if fn is None or t._retains_grad:
                     _accumulate(t, g, create_graph, handed)
-            elif key in wanted:
-                captured[key] = g
+            elif t in wanted:
+                captured[t] = g
             if fn is None:
                 continue
             if fn.saved is None:
@@ -111,9 +111,8 @@ def run_backward(
                     continue
                 if gi.data.shape != inp.data.shape:
                     raise _shape_error(fn, grads)
-                k = id(inp)
-                prev = pending.get(k)
-                pending[k] = gi if prev is None else prev + gi
+                prev = pending.get(inp)
+                pending[inp] = gi if prev is None else prev + gi
             if not retain_graph:
                 fn.release()
     return captured

@@ -35,7 +35,7 @@ def grad(
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
     found = run_backward(outs, gouts, retain, create_graph, capture=ins, where="grad")
-    result = tuple(found.get(id(t)) for t in ins)
+    result = tuple(found.get(t) for t in ins)
     for i, g in enumerate(result):
         if g is None and not allow_unused:
             raise RuntimeError(

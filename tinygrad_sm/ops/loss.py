@@ -50,7 +50,8 @@ class CrossEntropy(Function):
         dt = z.dtype.type
         rows = np.arange(z.shape[0])
         m = z.max(axis=1, keepdims=True)
-        if not np.isfinite(m).all():
+        all_finite = np.isfinite(m).all()
+        if not all_finite:
             m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
         s = z - m
         picked = s[rows, target]
@@ -58,8 +59,11 @@ class CrossEntropy(Function):
             s_dot_w = s.sum(axis=1) if weight is None else s @ weight
         e = np.exp(s, out=s)  # reuse s: only e is needed from here on
         sumexp = e.sum(axis=1)
-        with np.errstate(divide="ignore"):
+        if all_finite:  # the row max contributes e^0 = 1, so sumexp >= 1: no log(0)
             lse = np.log(sumexp)
+        else:
+            with np.errstate(divide="ignore"):
+                lse = np.log(sumexp)
         self.e, self.sumexp = e, sumexp
 
         # per-row weight of the target, 0 for ignored rows
@@ -83,8 +87,9 @@ class CrossEntropy(Function):
         total = loss.sum(dtype=z.dtype)
         if reduction == "sum":
             return total
-        with np.errstate(invalid="ignore", divide="ignore"):  # no valid target: nan, as PyTorch
+        if self.norm:
             return total / self.norm
+        return total * np.nan  # no valid target: nan, as PyTorch
 
     def _coef_and_q(self, dtype) -> tuple[np.ndarray | float, np.ndarray]:
         """sum_c q_ic (per row, or a number) and the dense target distribution q (M, C)."""
