@@ -295,3 +295,11 @@ def test_leaf_grad_owns_its_array():
     (a + 0.0).backward(tg.from_numpy(user))  # Add hands the gradient straight to a
     a.grad.data[0] = 0.0
     assert user[0] == 5.0
+
+
+def test_op_names_come_from_class_names():
+    from tinygrad_sm.function import Function
+
+    names = {n: type(n, (Function,), {}).name for n in ("LogSoftmax", "GELU", "SiLU", "Relu")}
+    assert names == {"LogSoftmax": "log_softmax", "GELU": "gelu", "SiLU": "si_lu",
+                     "Relu": "relu"}

@@ -44,7 +44,10 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
-            cls.name = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+            # CamelCase to snake_case, keeping acronyms whole: LogSoftmax -> log_softmax,
+            # GELU -> gelu, SiLU -> si_lu
+            cls.name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_",
+                              cls.__name__).lower()
 
     # -- running an op -------------------------------------------------------------------
 
