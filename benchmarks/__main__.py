@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from benchmarks import bench_core, bench_e2e, bench_train
+from benchmarks import bench_core, bench_e2e, bench_train, report
 
 # (description, predicate on the results): the targets of the performance issue.
 TARGETS = [
@@ -39,15 +39,30 @@ TARGETS = [
 
 
 def machine() -> dict[str, str]:
+    from benchmarks.common import try_import_torch
+
+    torch = try_import_torch()
     return {"python": platform.python_version(), "numpy": np.__version__,
-            "cpu_count": str(os.cpu_count()), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine()}
+            "torch": torch.__version__ if torch else "", "cpu_count": str(os.cpu_count()),
+            "platform": platform.platform(), "processor": _cpu_name()}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="tinygrad_sm benchmark suite")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--json", default="benchmark-results.json", help="where to write")
+    parser.add_argument("--report", default=None, help="also write this Markdown page")
     args = parser.parse_args()
     results: dict[str, float] = {}
     for name, module in (("core", bench_core), ("train", bench_train), ("e2e", bench_e2e)):
@@ -68,6 +83,10 @@ def main() -> int:
     with open(args.json, "w") as f:
         json.dump({"machine": machine(), "results": results, "targets": verdicts}, f, indent=2)
     print(f"\nwrote {args.json}")
+    if args.report:
+        with open(args.json) as f, open(args.report, "w") as out:
+            out.write(report.render(json.load(f)))
+        print(f"wrote {args.report}")
     return 0
 
 

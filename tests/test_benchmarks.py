@@ -55,3 +55,15 @@ def test_suite_entry_point_quick(tmp_path):
                    check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
     data = json.loads(out.read_text())
     assert data["results"]["train_valid_accuracy"] > 0.5 and "numpy" in data["machine"]
+
+
+def test_performance_page_is_rendered_from_the_committed_results():
+    """docs/performance.md holds no typed-in number: it is report.render(results.json)."""
+    import json
+    from pathlib import Path
+
+    from benchmarks import report
+
+    root = Path(__file__).resolve().parents[1]
+    data = json.loads((root / "benchmarks" / "results.json").read_text())
+    assert (root / "docs" / "performance.md").read_text() == report.render(data)
