@@ -10,31 +10,16 @@ the graphviz package and Graphviz's ``dot`` program.
 
 import math
 import shutil
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
+from tutorial_output import figure_dir, section
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from tinygrad_sm import nn
 from tinygrad_sm.datasets import load_iris
 from tinygrad_sm.viz import backward_frames, collect, draw_graph, draw_training_step
-
-
-def figure_dir() -> Path | None:
-    """Where to write figures: ``--figures DIR`` (default runs/tutorials), or None."""
-    if "--no-figures" in sys.argv:
-        return None
-    out = Path(sys.argv[sys.argv.index("--figures") + 1] if "--figures" in sys.argv
-               else "runs/tutorials")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 def neuron() -> dict[str, tg.Tensor]:

@@ -9,14 +9,11 @@ and against finite differences. This tutorial draws no figures.
 """
 
 import numpy as np
+from tutorial_output import section
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from tinygrad_sm.datasets import load_digits
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 # --8<-- [start:layers]

@@ -8,28 +8,13 @@ find_wrong_ops points at it inside a bigger graph, drawn in red (the drawing nee
 graphviz package and Graphviz's ``dot``; figures go to DIR, default runs/tutorials).
 """
 
-import sys
-from pathlib import Path
 
 import numpy as np
+from tutorial_output import figure_dir, section
 
 import tinygrad_sm as tg
 from tinygrad_sm.autograd import Function, GradcheckError, gradcheck, gradgradcheck
 from tinygrad_sm.viz import draw_graph, find_wrong_ops
-
-
-def figure_dir() -> Path | None:
-    """Where to write figures: ``--figures DIR`` (default runs/tutorials), or None."""
-    if "--no-figures" in sys.argv:
-        return None
-    out = Path(sys.argv[sys.argv.index("--figures") + 1] if "--figures" in sys.argv
-               else "runs/tutorials")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 # --8<-- [start:silu]

@@ -10,28 +10,13 @@ Draws a bar chart of the results into DIR (default runs/tutorials).
 """
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from tutorial_output import figure_dir, section
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from tinygrad_sm import nn, optim
-
-
-def figure_dir() -> Path | None:
-    """Where to write figures: ``--figures DIR`` (default runs/tutorials), or None."""
-    if "--no-figures" in sys.argv:
-        return None
-    out = Path(sys.argv[sys.argv.index("--figures") + 1] if "--figures" in sys.argv
-               else "runs/tutorials")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 def two(a) -> str:

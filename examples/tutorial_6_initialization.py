@@ -10,10 +10,9 @@ initialization. Figures (matplotlib) go to DIR (default runs/tutorials).
 """
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from tutorial_output import figure_dir, section
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
@@ -21,20 +20,6 @@ from tinygrad_sm import init, nn
 from tinygrad_sm.data import DataLoader, Normalizer, TensorDataset, train_test_split
 from tinygrad_sm.datasets import load_digits
 from tinygrad_sm.learner import ActivationStats, Learner, ProgressCallback
-
-
-def figure_dir() -> Path | None:
-    """Where to write figures: ``--figures DIR`` (default runs/tutorials), or None."""
-    if "--no-figures" in sys.argv:
-        return None
-    out = Path(sys.argv[sys.argv.index("--figures") + 1] if "--figures" in sys.argv
-               else "runs/tutorials")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 def rms(t: tg.Tensor) -> float:

@@ -10,10 +10,9 @@ annealing (fast.ai notebooks 03_minibatch_training, 04_callbacks, 05_anneal and
 """
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from tutorial_output import figure_dir, section
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
@@ -29,20 +28,6 @@ from tinygrad_sm.learner import (
     ProgressCallback,
 )
 from tinygrad_sm.sched import combine_scheds, sched_cos
-
-
-def figure_dir() -> Path | None:
-    """Where to write figures: ``--figures DIR`` (default runs/tutorials), or None."""
-    if "--no-figures" in sys.argv:
-        return None
-    out = Path(sys.argv[sys.argv.index("--figures") + 1] if "--figures" in sys.argv
-               else "runs/tutorials")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def section(name: str) -> None:
-    print(f"\n== {name} ==")
 
 
 def get_model(n_in=64, nh=128, n_out=10):
