@@ -168,6 +168,73 @@ def test_default_callbacks_are_replaced_by_ones_of_the_same_class():
     assert sum(isinstance(cb, ProgressCallback) for cb in learn.cbs) == 1
 
 
+def linear_learner(cbs=()):
+    """The report's setup: a Linear(4, 3) on random data, the default callbacks."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=32).astype(np.int64)
+    return Learner(nn.Linear(4, 3), DataLoader(TensorDataset(X, y), batch_size=8), cbs=cbs)
+
+
+class SeeCallbacks(Callback):
+    """Notes, at before_fit, what the learner's callbacks and attributes are."""
+
+    order = 50  # Recorder's order: ties keep the order callbacks were added in
+
+    def before_fit(self):
+        self.seen = (list(self.learn.cbs), self.learn.recorder, self.learn.progress)
+
+
+def test_fit_cbs_replace_the_defaults_of_the_same_class_for_that_fit_only(capsys):
+    see = SeeCallbacks()
+    learn = linear_learner(cbs=[see])
+    default_rec, default_prog = learn.recorder, learn.progress
+    before = list(learn.cbs)
+    assert before == [default_rec, see, default_prog]
+    rec, prog = Recorder(), ProgressCallback(quiet=True)
+    learn.fit(1, cbs=[prog, rec])
+    assert capsys.readouterr().out == ""  # the default (printing) progress did not run
+    assert see.seen == ([rec, see, prog], rec, prog)
+    # afterwards: the defaults are back, in place; learn.recorder is what recorded the fit
+    assert learn.cbs == before and default_rec.learn is learn and default_prog.learn is learn
+    assert learn.progress is default_prog
+    assert learn.recorder is rec and len(rec.losses) == 4 and default_rec.losses == []
+    # the next fit runs the defaults, and learn.recorder is the recorder that runs
+    learn.fit(1)
+    assert see.seen == (before, default_rec, default_prog)
+    assert learn.recorder is default_rec and len(default_rec.losses) == 4
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[1] == f"{default_rec.metrics[0]['train_loss']:.4f}"
+    assert len(rec.metrics) == 1  # the fit's recorder keeps what it recorded
+
+
+def test_fit_cbs_replacing_a_default_are_undone_after_an_error():
+    class Boom(Callback):
+        def before_epoch(self):
+            raise RuntimeError("boom")
+
+    learn = linear_learner()
+    before = list(learn.cbs)
+    with pytest.raises(RuntimeError, match="boom"):
+        learn.fit(1, cbs=[Boom(), ProgressCallback(quiet=True), Recorder])
+    assert learn.cbs == before and learn.progress is before[1]
+    assert isinstance(learn.recorder, Recorder)
+
+
+def test_default_classes_given_as_classes_replace_the_defaults_too():
+    learn = linear_learner(cbs=[Recorder, ProgressCallback])
+    assert [type(cb) for cb in learn.cbs] == [Recorder, ProgressCallback]
+    learn.fit(1, cbs=[ProgressCallback(quiet=True), Recorder])
+    assert [type(cb) for cb in learn.cbs] == [Recorder, ProgressCallback]
+
+
+def test_removing_a_fit_callback_gives_its_name_back_to_the_learners_one():
+    stop = EarlyStopping(patience=5)
+    learn = make_learner(cbs=[stop])
+    learn.fit(1, cbs=[EarlyStopping(patience=1)])  # other classes are added, not replaced
+    assert learn.early_stopping is stop and stop in learn.cbs
+
+
 def test_callbacks_run_in_order():
     calls = []
 
@@ -589,6 +656,27 @@ def test_lr_find_stops_when_the_loss_diverges(capsys):
     learn.lr_find(start_lr=1e-3, end_lr=1e6, num_it=100)
     assert 2 < len(learn.lr_finder.lrs) < 100
     assert capsys.readouterr().out == ""  # the sweep prints no metrics table
+
+
+def test_plot_lr_find_marks_the_finders_suggestion_by_default():
+    pytest.importorskip("matplotlib")
+    from tinygrad_sm import plot
+
+    X, _ = make_data(64, n_in=3, seed=4)
+    y = (X @ np.random.default_rng(5).normal(size=(3, 3))).argmax(1)  # learnable labels
+    learn = Learner(nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 3)),
+                    DataLoader(TensorDataset(X, y), batch_size=8),
+                    cbs=[ProgressCallback(quiet=True)])
+    suggestion = learn.lr_find(num_it=60)
+    assert suggestion > 1e-5  # the minimum is on the descent, not at the start
+    finder = learn.lr_finder
+    assert plot.suggest_lr(finder.lrs, finder.raw_losses, finder.beta) == pytest.approx(
+        suggestion)
+    for fig in (plot.plot_lr_find(finder.lrs, finder.raw_losses, beta=finder.beta),
+                finder.plot()):
+        (marker,) = [ln for ln in fig.axes[0].lines
+                     if ln.get_label().startswith("suggested lr")]
+        assert marker.get_xdata()[0] == pytest.approx(suggestion)
 
 
 def test_lr_finder_checks_its_arguments():

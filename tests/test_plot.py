@@ -100,12 +100,56 @@ def test_plot_lr_find_marks_the_suggestion(tmp_path):
         plot.plot_lr_find(lrs, [1.0, 2.0, 3.0])
 
 
-def test_suggest_lr_is_on_the_steep_descent_before_the_minimum():
+def suggested_marker(fig) -> float:
+    (ax,) = fig.axes
+    (marker,) = [ln for ln in ax.lines if ln.get_label().startswith("suggested lr")]
+    return float(marker.get_xdata()[0])
+
+
+def test_suggest_lr_is_the_lr_finders_rule_min_of_smoothed_loss_over_10():
     lrs, losses = lr_sweep()
-    lr = plot.suggest_lr(lrs, losses, beta=0.0)  # no smoothing: the steepest point itself
-    assert 10**-3 < lr < 10**-2  # the sigmoid's steepest point is at 10^-2.5
-    smoothed = plot.plot_lr_find(lrs, losses)  # default: suggest_lr of the smoothed curve
-    assert any(ln.get_label().startswith("suggested lr") for ln in smoothed.axes[0].lines)
+    lr = plot.suggest_lr(lrs, losses, beta=0.0)  # no smoothing: the minimum itself / 10
+    assert lr == pytest.approx(lrs[int(np.argmin(losses))] / 10)
+    assert 10**-1.6 < lr < 10**-1.4  # the minimum is at 10^-0.5
+    from tinygrad_sm.learner import LRFinder, lr_suggestion
+
+    smoothed = plot.smooth(losses)
+    finder = LRFinder()
+    finder.lrs, finder.losses = list(lrs), list(smoothed)
+    assert plot.suggest_lr(lrs, losses) == finder.suggestion() == lr_suggestion(lrs, smoothed)
+    # the default marker of the plot is that same suggestion
+    assert suggested_marker(plot.plot_lr_find(lrs, losses)) == pytest.approx(
+        finder.suggestion())
+
+
+def test_suggest_lr_ignores_a_noisy_plateau_at_the_start():
+    # The digits sweep of `tinygrad-sm train --lr-find`: a noisy flat start (the smoothed
+    # curve falls fastest at the first points) then the real descent. The steepest-slope
+    # rule picked the start lr; the minimum / 10 is on the descent.
+    lrs = np.logspace(-7, 0, 91)
+    x = np.log10(lrs)
+    noise = np.random.default_rng(0).normal(0, 0.05, len(x))
+    losses = 2.3 + noise - 1.5 / (1 + np.exp(-4 * (x + 1.5)))
+    losses += np.where(x > -0.3, 20 * (x + 0.3), 0)
+    losses[0] = 2.45
+    lr = plot.suggest_lr(lrs, losses)
+    assert lr > 1e-4
+    assert lr == pytest.approx(lrs[int(np.argmin(plot.smooth(losses)))] / 10)
+
+
+def test_plot_lr_find_y_range_covers_both_curves_until_the_loss_diverges():
+    lrs, losses = lr_sweep()
+    losses = losses + np.random.default_rng(1).normal(0, 0.3, len(losses))
+    losses[-3:] = [50.0, 500.0, np.inf]  # the explosion that ends a sweep
+    sm = plot.smooth(losses)
+    best = int(np.argmin(sm))
+    diverged = best + 1 + int(np.argmax(losses[best + 1:] > losses[0]))
+    lo, hi = plot.plot_lr_find(lrs, losses).axes[0].get_ylim()
+    shown = np.concatenate([losses[:diverged], sm[:diverged]])
+    assert lo <= shown.min() < sm.min()  # the raw curve dips below the smoothed one
+    assert hi >= shown.max()
+    assert hi < 50  # the explosion is left out
+    assert np.isfinite([lo, hi]).all()
 
 
 def test_plot_activation_stats_one_line_per_layer(tmp_path):

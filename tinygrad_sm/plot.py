@@ -153,26 +153,47 @@ def plot_schedule(lrs: Series | None = None, moms: Series | None = None, *,
 
 
 def suggest_lr(lrs: Series, losses: Series, beta: float = 0.98) -> float:
-    """The learning rate where the smoothed loss falls fastest against log(lr), looked for
-    before the loss's minimum (fastai's "steep" suggestion)."""
-    lr, loss = _floats(lrs), smooth(losses, beta)
-    if len(lr) < 3:
-        raise ValueError(f"suggest_lr: need at least 3 points, got {len(lr)}")
-    stop = max(int(np.argmin(loss)), 2)
-    slopes = np.gradient(loss[:stop + 1], np.log(lr[:stop + 1]))
-    return float(lr[int(np.argmin(slopes))])
+    """The learning rate the LR finder suggests for a sweep of raw ``losses``: smooth them
+    (``smooth``, ``beta``), then take the lr at the minimum divided by 10. A shorthand for
+    :func:`tinygrad_sm.learner.callbacks.lr_suggestion`, the package's one rule."""
+    from tinygrad_sm.learner.callbacks import lr_suggestion
+
+    return lr_suggestion(_floats(lrs), smooth(losses, beta))
+
+
+def _lr_find_ylim(loss: np.ndarray, sm: np.ndarray) -> tuple[float, float] | None:
+    """Y-limits that show the raw and the smoothed curve whole up to where the loss
+    diverges: the first point after the smoothed minimum where either is not finite or
+    above the loss at the start of the sweep. None when no point is finite."""
+    ok = np.isfinite(loss) & np.isfinite(sm)
+    if not ok.any():
+        return None
+    best = int(np.argmin(np.where(ok, sm, np.inf)))
+    start = sm[ok][0]
+    after = slice(best + 1, None)
+    worse = ~ok[after] | (loss[after] > start) | (sm[after] > start)
+    end = best + 1 + int(np.argmax(worse)) if worse.any() else len(loss)
+    shown = np.concatenate([loss[:end][ok[:end]], sm[:end][ok[:end]]])
+    lo, hi = float(shown.min()), float(shown.max())
+    pad = 0.05 * (hi - lo) or 0.1 * abs(hi) or 0.1
+    return lo - pad, hi + pad
 
 
 def plot_lr_find(lrs: Series, losses: Series, suggestion: float | None = None, *,
                  beta: float = 0.98, path: str | Path | None = None) -> Any:
-    """The LR finder's curve: smoothed loss against the learning rate (log scale), with
-    the suggested learning rate marked (``suggest_lr`` when none is given)."""
+    """The LR finder's curve: the raw ``losses`` and their smoothed curve (``smooth``,
+    ``beta``) against the learning rate (log scale), with the suggested learning rate
+    marked (by default ``suggest_lr``: the lr at the smoothed minimum divided by 10, the
+    rule of ``LRFinder.suggestion``). The y axis shows both curves whole up to where the
+    loss diverges (goes above its starting value after the minimum)."""
     lr, loss = _floats(lrs), _floats(losses)
     if len(lr) != len(loss):
         raise ValueError(f"plot_lr_find: {len(lr)} learning rates but {len(loss)} losses")
-    if suggestion is None:
-        suggestion = suggest_lr(lr, loss, beta)
     sm = smooth(loss, beta)
+    if suggestion is None:
+        from tinygrad_sm.learner.callbacks import lr_suggestion
+
+        suggestion = lr_suggestion(lr, sm)
     fig, (ax,) = _figure()
     ax.plot(lr, loss, color="tab:blue", alpha=0.3, lw=1, label="loss")
     ax.plot(lr, sm, color="tab:blue", lw=2, label="smoothed")
@@ -180,11 +201,11 @@ def plot_lr_find(lrs: Series, losses: Series, suggestion: float | None = None, *
     ax.plot([suggestion], [y], "o", color="tab:red", ms=8, label=f"suggested lr {suggestion:.2e}")
     ax.axvline(suggestion, color="tab:red", ls="--", lw=1)
     ax.set_xscale("log")
-    # The loss explodes at the end of a search; scale the y axis to the part before
-    # the minimum so that the useful descent stays visible.
-    lo, hi = float(sm.min()), float(sm[:int(np.argmin(sm)) + 1].max())
-    pad = 0.1 * (hi - lo) or 0.1 * abs(hi) or 0.1
-    ax.set_ylim(lo - pad, hi + 3 * pad)
+    # The loss explodes at the end of a search: leave the explosion out of the y range
+    # so that the useful descent stays visible.
+    ylim = _lr_find_ylim(loss, sm)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set(title="Learning rate finder", xlabel="learning rate (log scale)", ylabel="loss")
     ax.legend()
     return _finish(fig, path)

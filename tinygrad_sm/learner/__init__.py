@@ -17,6 +17,7 @@ from tinygrad_sm.learner.callbacks import (
     ParamScheduler,
     ProgressCallback,
     Recorder,
+    lr_suggestion,
 )
 from tinygrad_sm.learner.learner import (
     EVENTS,
@@ -48,4 +49,5 @@ __all__ = [
     "ParamScheduler",
     "ProgressCallback",
     "Recorder",
+    "lr_suggestion",
 ]

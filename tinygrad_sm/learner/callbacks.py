@@ -33,6 +33,7 @@ __all__ = [
     "ProgressCallback",
     "EarlyStopping",
     "LRFinder",
+    "lr_suggestion",
     "Checkpoint",
     "GradientClipping",
     "ActivationStats",
@@ -549,6 +550,24 @@ class ActivationStats(Callback):
 # -- the learning-rate finder ------------------------------------------------------------
 
 
+def lr_suggestion(lrs: Sequence[float], smoothed_losses: Sequence[float]) -> float:
+    """The learning rate a range test suggests: the lr at the minimum of the smoothed
+    loss, divided by 10 (the rule of thumb: a rate still safely before the loss blows up).
+
+    The one rule of the package: :meth:`LRFinder.suggestion` (hence ``Learner.lr_find``
+    and ``tinygrad-sm train --lr-find``) and the marker of
+    :func:`tinygrad_sm.plot.plot_lr_find` use it. Non-finite losses are ignored.
+    """
+    lr = np.asarray(lrs, np.float64)
+    loss = np.asarray(smoothed_losses, np.float64)
+    if lr.shape != loss.shape or lr.ndim != 1:
+        raise ValueError(f"lr_suggestion: {lr.size} learning rates but {loss.size} losses")
+    finite = np.isfinite(loss)
+    if not finite.any():
+        raise ValueError("lr_suggestion: no finite loss to take the minimum of")
+    return float(lr[int(np.argmin(np.where(finite, loss, np.inf)))]) / 10
+
+
 class LRFinder(Callback):
     """An exponential lr sweep (Leslie Smith's range test): batch i trains with
     ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_it - 1))``.
@@ -615,15 +634,16 @@ class LRFinder(Callback):
         self.learn.load_state(self._saved)
 
     def suggestion(self) -> float:
-        """The lr at the minimum of the smoothed loss, divided by 10 (the rule of thumb of
-        the range test: a rate still safely before the loss blows up)."""
+        """The lr at the minimum of the smoothed loss, divided by 10
+        (:func:`lr_suggestion`)."""
         if not self.losses:
             raise RuntimeError("LRFinder.suggestion: the sweep recorded no loss")
-        return self.lrs[int(np.argmin(self.losses))] / 10
+        return lr_suggestion(self.lrs, self.losses)
 
     def plot(self, path: str | Path | None = None) -> Any:
-        """Loss against lr (log scale), the suggestion marked
-        (:func:`tinygrad_sm.plot.plot_lr_find`); returns the Figure."""
+        """Loss against lr (log scale), raw and smoothed with this finder's ``beta``, the
+        suggestion marked (:func:`tinygrad_sm.plot.plot_lr_find`); returns the Figure."""
         from tinygrad_sm import plot
 
-        return plot.plot_lr_find(self.lrs, self.raw_losses, self.suggestion(), path=path)
+        return plot.plot_lr_find(self.lrs, self.raw_losses, self.suggestion(), beta=self.beta,
+                                 path=path)

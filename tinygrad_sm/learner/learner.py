@@ -111,8 +111,9 @@ class Learner:
 
     A :class:`~tinygrad_sm.learner.callbacks.Recorder` and a
     :class:`~tinygrad_sm.learner.callbacks.ProgressCallback` are always there (a callback of
-    the same class in ``cbs`` replaces the default one, e.g. ``ProgressCallback(quiet=True)``).
-    Each callback is also an attribute named after its class (``learn.recorder``).
+    the same class in ``cbs`` replaces the default one, e.g. ``ProgressCallback(quiet=True)``;
+    one given to :meth:`fit` replaces it for that fit only). Each callback is also an
+    attribute named after its class (``learn.recorder``, ``learn.progress``).
     """
 
     def __init__(
@@ -131,8 +132,11 @@ class Learner:
         self.loss_func, self.opt_func, self.lr = loss_func, opt_func, lr
         self.opt: optim.Optimizer | None = None
         self.cbs: list[Any] = []
-        cbs = list(cbs)
-        defaults = [cls() for cls in (Recorder, ProgressCallback)
+        # A callback of exactly one of these classes replaces the learner's one, in the
+        # constructor for good and in fit (added_cbs) for the duration of the call.
+        self._default_cb_types: tuple[type, ...] = (Recorder, ProgressCallback)
+        cbs = [cb() if isinstance(cb, type) else cb for cb in cbs]
+        defaults = [cls() for cls in self._default_cb_types
                     if not any(type(cb) is cls for cb in cbs)]
         self.add_cbs(defaults + cbs)
         self.epoch, self.n_epoch, self.start_epoch, self.epochs_done = 0, 0, 0, 0
@@ -159,22 +163,61 @@ class Learner:
         return self
 
     def remove_cb(self, cb: Any) -> Learner:
+        """Remove ``cb``; its attribute then names the last remaining callback of the same
+        name, if any (else it is deleted)."""
         self.cbs.remove(cb)
         if getattr(self, cb.name, None) is cb:
             delattr(self, cb.name)
+            same = [c for c in self.cbs if c.name == cb.name]
+            if same:
+                setattr(self, cb.name, same[-1])
         cb.learn = None
         return self
 
     @contextmanager
     def added_cbs(self, cbs: Iterable[Any]) -> Iterator[Learner]:
-        """Add ``cbs`` for the duration of a ``with`` block."""
+        """Add ``cbs`` for the duration of a ``with`` block.
+
+        As in the constructor, a ``Recorder`` or a ``ProgressCallback`` among them (exactly
+        that class) replaces the learner's callback of the same class inside the block; at
+        its end the learner's callback is back in ``cbs``, at its place, and is the
+        attribute again (``learn.progress``). Inside the block every callback's attribute
+        names a callback that runs (``learn.recorder`` is the recorder that records).
+        """
         cbs = [cb() if isinstance(cb, type) else cb for cb in cbs]
-        self.add_cbs(cbs)
+        replaced: list[tuple[int, Any]] = []
+        added = []
+        for cb in cbs:
+            i = None
+            if type(cb) in self._default_cb_types:
+                i = next((i for i, c in enumerate(self.cbs)
+                          if type(c) is type(cb) and not any(c is x for x in cbs)), None)
+            if i is None:
+                added.append(cb)
+                continue
+            old = self.cbs[i]  # the new one takes its place, in calling order too
+            replaced.append((i, old))
+            old.learn = None
+            self.cbs[i] = cb
+            cb.learn = self
+            setattr(self, cb.name, cb)
+        replaced.sort(key=lambda r: r[0])
+        self.add_cbs(added)
+        for cb in self.cbs:  # an attribute left on a callback of an earlier fit (recorder)
+            current = getattr(self, cb.name, None)
+            if not any(c is current for c in self.cbs):
+                setattr(self, cb.name, cb)
         try:
             yield self
         finally:
             for cb in cbs:
-                self.remove_cb(cb)
+                if any(c is cb for c in self.cbs):
+                    self.remove_cb(cb)
+            for i, old in replaced:  # in increasing i: back at their former places
+                old.learn = self
+                self.cbs.insert(min(i, len(self.cbs)), old)
+                setattr(self, old.name, old)
+            self.cbs.sort(key=lambda c: c.order)  # stable; a no-op unless cbs changed inside
 
     def __call__(self, event: str) -> None:
         """Call ``event`` on every callback that defines it, in ``order``."""
@@ -193,10 +236,17 @@ class Learner:
             reset_opt: bool = False, start_epoch: int = 0) -> None:
         """Train for epochs ``start_epoch`` .. ``n_epochs - 1``.
 
-        ``cbs`` are added for this call only. ``lr`` sets every group's lr first;
-        ``reset_opt`` makes a new optimizer. Schedules and ``pct_train`` span all
-        ``n_epochs``, so ``load(path)`` then ``fit(n, start_epoch=learn.epochs_done)``
-        resumes an interrupted run where it stopped.
+        ``cbs`` are added for this call only (:meth:`added_cbs`): a ``Recorder`` or a
+        ``ProgressCallback`` among them replaces the learner's one of the same class during
+        this fit, e.g. ``fit(1, cbs=[ProgressCallback(quiet=True)])`` prints nothing; after
+        it the learner's callbacks are back and ``learn.progress`` is the learner's again.
+        ``learn.recorder``, though, stays the recorder that recorded this fit (so that
+        ``learn.recorder.plot_loss()`` shows it, as in fast.ai) until the next fit, during
+        which it is the recorder that runs; the learner's own Recorder records later fits.
+
+        ``lr`` sets every group's lr first; ``reset_opt`` makes a new optimizer. Schedules
+        and ``pct_train`` span all ``n_epochs``, so ``load(path)`` then ``fit(n,
+        start_epoch=learn.epochs_done)`` resumes an interrupted run where it stopped.
         """
         if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
             raise ValueError(f"Learner.fit: n_epochs must be an int >= 0, got {n_epochs!r}")
@@ -216,16 +266,25 @@ class Learner:
             raise ValueError("Learner.fit: the training DataLoader yields no batches")
         self.train_iter = start_epoch * self.n_train_iter
         self.pct_train = start_epoch / n_epochs if n_epochs else 0.0
-        with self.added_cbs(cbs):
-            try:
+        cbs = [cb() if isinstance(cb, type) else cb for cb in cbs]
+        recorder = None
+        try:
+            with self.added_cbs(cbs):
+                recorder = getattr(self, "recorder", None)
                 try:
-                    self("before_fit")
-                    for epoch in range(start_epoch, n_epochs):
-                        self._one_epoch(epoch)
-                except CancelFitException:
-                    self("after_cancel_fit")
-            finally:
-                self("after_fit")
+                    try:
+                        self("before_fit")
+                        for epoch in range(start_epoch, n_epochs):
+                            self._one_epoch(epoch)
+                    except CancelFitException:
+                        self("after_cancel_fit")
+                finally:
+                    self("after_fit")
+        finally:
+            # added_cbs put the learner's Recorder back as learn.recorder: keep the one that
+            # recorded this fit instead, when this fit's cbs brought it.
+            if recorder is not None and any(cb is recorder for cb in cbs):
+                self.recorder = recorder
 
     def _with_events(self, f: Callable[[], None], name: str, cancel: type[Exception]) -> None:
         try:
