@@ -149,37 +149,30 @@ class Module:
             self._forget(name)
         object.__delattr__(self, name)
 
+    def _register(self, caller: str, registry: str, name: str, value: Any, kind: type) -> None:
+        """Store ``value`` (a ``kind`` or None) as ``name`` in ``registry`` and as an
+        attribute, after dropping ``name`` from the other registries."""
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{caller}: {name!r} must be a {kind.__name__} or None, got "
+                            f"{type(value).__name__}")
+        self._registries(name)
+        self._forget(name, registry)
+        self.__dict__[registry][name] = value
+        object.__setattr__(self, name, value)
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or a None placeholder, left out of state_dict) as ``name``."""
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
-                            f"{type(param).__name__}")
-        self._registries(name)
-        self._forget(name, "_parameters")
-        self._parameters[name] = param
-        object.__setattr__(self, name, param)
+        self._register("register_parameter", "_parameters", name, param, Parameter)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a Tensor that is state but not a parameter (saved in state_dict unless
         ``persistent=False``; never returned by ``parameters()``)."""
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
-                            f"{type(tensor).__name__}")
-        self._registries(name)
-        self._forget(name, "_buffers")
-        self._buffers[name] = tensor
+        self._register("register_buffer", "_buffers", name, tensor, Tensor)
         if not persistent:
             self._non_persistent.add(name)
-        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None, got "
-                            f"{type(module).__name__}")
-        self._registries(name)
-        self._forget(name, "_modules")
-        self._modules[name] = module
-        object.__setattr__(self, name, module)
+        self._register("add_module", "_modules", name, module, Module)
 
     register_module = add_module
 
