@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm import anomaly
-from tinygrad_sm.grad_mode import _GradMode
+from tinygrad_sm.grad_mode import _state
 from tinygrad_sm.tensor import Tensor
 
 
@@ -88,7 +88,8 @@ def run_backward(
     wanted = None if capture is None else set(capture)
     captured: dict[Tensor, Tensor] = {}
     check = anomaly.enabled()
-    with _GradMode(create_graph):
+    prev_mode, _state.enabled = _state.enabled, create_graph  # record backward only if asked
+    try:
         for t in topological_order(roots):
             g = pending.pop(t, None)
             if g is None:
@@ -115,6 +116,8 @@ def run_backward(
                 pending[inp] = gi if prev is None else prev + gi
             if not retain_graph:
                 fn.release()
+    finally:
+        _state.enabled = prev_mode
     return captured
 
 
