@@ -7,6 +7,7 @@ a non-finite value: one that merely passes on a nan or inf from its inputs is no
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -53,8 +54,6 @@ def _user_site() -> str:
         frame = frame.f_back
     if frame is None:
         return "<unknown>"
-    import linecache
-
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     return f'File "{frame.f_code.co_filename}", line {frame.f_lineno}: {line}'
 

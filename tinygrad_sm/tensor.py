@@ -299,42 +299,43 @@ class Tensor:
             return self, Tensor._make(np.array(other))
         return self, Tensor._make(_as_array(other, copy=False))
 
+    def _reflected(self, op: Any, other: Any) -> Tensor:
+        """``other <op> self``: Python calls __radd__ and friends when ``other`` is not a
+        Tensor, and the operands must keep their order (``1 - x``, ``2 ** x``)."""
+        a, b = self._pair(other)
+        return op.apply(b, a)
+
     # -- arithmetic ------------------------------------------------------------------------
 
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(*self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Add.apply(b, a)
+        return self._reflected(ops.Add, other)
 
     def __sub__(self, other: Any) -> Tensor:
         return ops.Sub.apply(*self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Sub.apply(b, a)
+        return self._reflected(ops.Sub, other)
 
     def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Mul.apply(b, a)
+        return self._reflected(ops.Mul, other)
 
     def __truediv__(self, other: Any) -> Tensor:
         return ops.Div.apply(*self._pair(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Div.apply(b, a)
+        return self._reflected(ops.Div, other)
 
     def __pow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other))
 
     def __rpow__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Pow.apply(b, a)
+        return self._reflected(ops.Pow, other)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -343,8 +344,7 @@ class Tensor:
         return ops.Matmul.apply(*self._pair(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        a, b = self._pair(other)
-        return ops.Matmul.apply(b, a)
+        return self._reflected(ops.Matmul, other)
 
     def matmul(self, other: Any) -> Tensor:
         return self @ other
@@ -467,7 +467,7 @@ class Tensor:
         n = int(np.prod([self.shape[d] for d in dims]))
         if n == 0:
             raise ValueError(f"mean: cannot take the mean over zero elements (shape {self.shape})")
-        return self.sum(dims, keepdim) * (1.0 / n)
+        return ops.Sum.apply(self, dims=dims, keepdim=keepdim) * (1.0 / n)
 
     def max(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
             keepdims: bool | None = None) -> Tensor:

@@ -116,32 +116,19 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Parameter):
-            self._registries(name)
-            self._forget(name, "_parameters")
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._registries(name)
-            self._forget(name, "_modules")
-            self._modules[name] = value
-        elif "_parameters" in self.__dict__:
-            if name in self._parameters:
-                if value is not None:
-                    raise TypeError(f"cannot assign {type(value).__name__} as parameter "
-                                    f"{name!r} of {type(self).__name__} (Parameter or None "
-                                    "expected)")
-                self._parameters[name] = None
-            elif name in self._modules:
-                if value is not None:
-                    raise TypeError(f"cannot assign {type(value).__name__} as child module "
-                                    f"{name!r} of {type(self).__name__} (Module or None "
-                                    "expected)")
-                self._modules[name] = None
-            elif name in self._buffers:
-                if value is not None and not isinstance(value, Tensor):
-                    raise TypeError(f"cannot assign {type(value).__name__} as buffer "
-                                    f"{name!r} of {type(self).__name__} (Tensor or None "
-                                    "expected)")
-                self._buffers[name] = value
+            return self._register("__setattr__", "_parameters", name, value, Parameter)
+        if isinstance(value, Module):
+            return self._register("__setattr__", "_modules", name, value, Module)
+        d = self.__dict__
+        if "_parameters" in d:  # re-assigning a registered name keeps it registered
+            for registry, kind, what in _REGISTRIES:
+                if name in d[registry]:
+                    if value is not None and not isinstance(value, kind):
+                        raise TypeError(f"cannot assign {type(value).__name__} as {what} "
+                                        f"{name!r} of {type(self).__name__} ({kind.__name__} "
+                                        "or None expected)")
+                    d[registry][name] = value
+                    break
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -400,3 +387,8 @@ class Module:
             else:
                 body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+
+# (registry, the type it holds, what an error calls an entry), for Module.__setattr__
+_REGISTRIES = (("_parameters", Parameter, "parameter"), ("_modules", Module, "child module"),
+               ("_buffers", Tensor, "buffer"))

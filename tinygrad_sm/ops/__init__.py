@@ -3,7 +3,9 @@ backward as Tensor operations, the derivative written out in the docstring.
 
 Read in this order: ``elementwise`` (the arithmetic and pointwise functions),
 ``reduce`` (sum, max), ``movement`` (reshape, permute, broadcast, indexing, cat),
-``matmul``, ``softmax`` (logsumexp and the softmax family).
+``matmul``, ``softmax`` (logsumexp and the softmax family). Then the fused ops that
+``tinygrad_sm.functional`` uses: ``linear`` (x W^T + b) and ``loss`` (cross-entropy and the
+binary cross-entropies), whose backward also has a NumPy path for when it is not recorded.
 """
 
 from tinygrad_sm.ops.elementwise import (

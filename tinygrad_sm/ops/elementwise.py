@@ -144,7 +144,7 @@ class Where(Function):
         return np.where(cond, x, y)
 
     def explain(self, err):
-        shapes = " , ".join(str(t.shape) for t in self.inputs)
+        shapes = ", ".join(str(t.shape) for t in self.inputs)
         return f"where: shapes {shapes} (cond, x, y) cannot be broadcast"
 
     def backward(self, g):

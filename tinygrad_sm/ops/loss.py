@@ -138,6 +138,13 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _weighted(losses: np.ndarray, weight: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """Elementwise losses times the optional weight, in the input's dtype."""
+    if weight is not None:
+        losses = losses * weight
+    return losses.astype(dtype, copy=False)
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """Elementwise l = w [ p y softplus(-x) + (1 - y) softplus(x) ] for logits x and targets
     y in [0, 1], with weight w and pos_weight p (both 1 when absent, broadcast against x).
@@ -153,12 +160,10 @@ class BinaryCrossEntropyWithLogits(Function):
         self.save_for_backward(*self.inputs)
         self.weight, self.pos_weight = weight, pos_weight
         if pos_weight is None:
-            out = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+            out = _softplus(x) - x * y
         else:
             out = pos_weight * y * _softplus(-x) + (1 - y) * _softplus(x)
-        if weight is not None:
-            out = out * weight
-        return out.astype(x.dtype, copy=False)
+        return _weighted(out, weight, x.dtype)
 
     def backward(self, g):
         x, y = self.saved_tensors
@@ -195,10 +200,7 @@ class BinaryCrossEntropy(Function):
         with np.errstate(divide="ignore"):
             self.log_x = np.maximum(np.log(x), -100)
             self.log_1mx = np.maximum(np.log1p(-x), -100)
-        out = -(y * self.log_x + (1 - y) * self.log_1mx)
-        if weight is not None:
-            out = out * weight
-        return out.astype(x.dtype, copy=False)
+        return _weighted(-(y * self.log_x + (1 - y) * self.log_1mx), weight, x.dtype)
 
     def backward(self, g):
         x, y = self.saved_tensors
