@@ -95,7 +95,7 @@ def step_fns(batch: int) -> dict:
 def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
     out = {}
     for batch in batches:
-        times = paired_times(step_fns(batch), repeats=repeats, warmup=5)
+        times = paired_times(step_fns(batch), repeats=repeats, warmup=5, number=5)
         for name, t in times.items():
             out[f"step_us_{name}_bs{batch}"] = t * 1e6
         for name in times:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -20,18 +21,30 @@ def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> 
 
 
 def paired_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
-                 warmup: int = 2) -> dict[str, float]:
-    """Median time of each function, the functions run in turns within every repeat so
-    that a change in the machine's load affects them alike (these machines are shared)."""
+                 warmup: int = 2, number: int = 1) -> dict[str, float]:
+    """Median time of one call of each function. The functions take turns within every
+    repeat, so that a change in the machine's load affects them alike (these machines are
+    shared); a turn is one untimed call and then ``number`` timed calls in a row.
+
+    The untimed call and the shuffled order of the turns are there because the turns
+    disturb each other: a function that always ran right after PyTorch's step found the
+    caches cold and lost 10 to 20% to its position alone, a cost that a training loop,
+    running the same step back to back, never pays."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
+    order = list(fns)
+    shuffle = random.Random(0).shuffle
     for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
+        shuffle(order)
+        for name in order:
+            fn = fns[name]
             fn()
-            times[name].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - start) / number)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

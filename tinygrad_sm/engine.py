@@ -8,6 +8,7 @@ million ops backprops without RecursionError in time linear in its size.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,29 +21,25 @@ from tinygrad_sm.tensor import Tensor
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and that the roots depend on, outputs first."""
-    # Depth-first search with an explicit stack; a tensor is appended to ``order`` once
-    # all its inputs have been (post-order), so the reversed list puts outputs first.
-    # Tensors hash by identity, so they serve as their own keys here and below.
-    order: list[Tensor] = []
-    seen: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
-    push, pop, mark = stack.append, stack.pop, seen.add
+    # Ops are numbered as they run (Function.seq, as PyTorch's sequence_nr), and an op's
+    # inputs exist before it runs, so sorting the ops' outputs by that number, newest
+    # first, puts every tensor after all the tensors computed from it; the leaves go last.
+    # Finding the tensors is a plain search with an explicit stack: no recursion.
+    found = {r for r in roots if r.requires_grad}
+    stack = list(found)
     while stack:
-        t, inputs_done = pop()
-        if inputs_done:
-            order.append(t)
-            continue
-        if t in seen:
-            continue
-        mark(t)
-        push((t, True))
-        fn = t.grad_fn
+        fn = stack.pop().grad_fn
         if fn is not None:
             for inp in fn.inputs:
-                if inp.requires_grad and inp not in seen:
-                    push((inp, False))
-    order.reverse()
-    return order
+                if inp.requires_grad and inp not in found:
+                    found.add(inp)
+                    stack.append(inp)
+    leaves = [t for t in found if t.grad_fn is None]
+    found.difference_update(leaves)
+    return sorted(found, key=_newest, reverse=True) + leaves
+
+
+_newest = operator.attrgetter("grad_fn.seq")
 
 
 def _seed(root: Tensor, gradient: Any, where: str) -> Tensor:
@@ -58,7 +55,9 @@ def _seed(root: Tensor, gradient: Any, where: str) -> Tensor:
                 f"{where}: grad can be implicitly created only for scalar outputs; this "
                 f"tensor has shape {root.shape}: pass gradient= a tensor of that shape"
             )
-        return Tensor._make(np.ones(root.shape, root.dtype))
+        # (np.array is much cheaper than np.ones, which matters for a backward of few ops)
+        one = np.array(1, root.dtype)
+        return Tensor._make(one if root.ndim == 0 else np.ones(root.shape, root.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
@@ -142,9 +141,9 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed: set[int]) -> N
             return
         a = g.data
         if a.base is not None or not a.flags.writeable or id(a) in handed:
-            a = a.copy()
-        handed.add(id(a))
-        t.grad = Tensor._make(a)
+            g = Tensor._make(a.copy())
+        handed.add(id(g.data))
+        t.grad = g
     elif create_graph or t.grad.requires_grad:
         t.grad = t.grad + g
     else:

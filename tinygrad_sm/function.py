@@ -12,6 +12,7 @@ requires grad, records the op: the output's ``grad_fn`` is the op, and the op ke
 
 from __future__ import annotations
 
+import itertools
 import re
 import weakref
 from typing import Any
@@ -40,6 +41,7 @@ class Function:
     saved: tuple[Tensor, ...] | None
     options: dict[str, Any]  # the keyword options forward ran with (to re-run the op)
     scope: Any = None  # the innermost nn.Module running when the op was created
+    seq: int  # ops are numbered as they are recorded; backward runs them newest first
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,6 +73,7 @@ class Function:
             return Tensor._make(data)
         fn.versions = tuple([t._version for t in fn.saved]) if fn.saved else ()
         fn.options = options
+        fn.seq = next(_numbering)
         out = Tensor._make(data, True, fn)
         if cls.save_output:
             fn._output = weakref.ref(out)
@@ -148,3 +151,4 @@ class _Scope:
 
 
 _scope = _Scope()
+_numbering = itertools.count()

@@ -159,8 +159,7 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
     t = t.reshape(-1)
     if t.size == 0:
         return t, None
-    lo, hi = t.min(), t.max()
-    if lo >= 0 and hi < c and not lo <= ignore_index <= hi:  # the common case: all valid
+    if not 0 <= ignore_index < c and _all_below(t, c):  # the common case: all valid
         return t, None
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
@@ -173,6 +172,11 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
     if valid.all():
         return t, None
     return np.where(valid, t, 0), valid
+
+
+def _all_below(t: np.ndarray, c: int) -> bool:
+    """0 <= t < c everywhere, in one pass: read as unsigned, negative indices are huge."""
+    return bool(t.view(f"u{t.itemsize}").max() < c)
 
 
 def _class_weight(fn: str, weight: Any, c: int, dtype: np.dtype) -> np.ndarray | None:

@@ -113,7 +113,10 @@ class Optimizer:
                         f"{type(self).__name__}.step: gradient of shape {grad.shape} for a "
                         f"parameter of shape {p.shape}"
                     )
-                self._update(p.data, grad, self.state.setdefault(p, {}), group)
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self._update(p.data, grad, state, group)
                 p._version += 1  # the data changed in place: graphs that saved p must know
         return loss
 

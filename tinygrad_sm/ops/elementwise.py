@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_sm.function import Function
+from tinygrad_sm.grad_mode import _state
 from tinygrad_sm.tensor import Tensor
 
 
@@ -240,6 +241,8 @@ class Relu(Function):
         return np.maximum(x, 0, dtype=x.dtype)
 
     def backward(self, g):
+        if not _state.enabled:  # the usual backward, not recorded: straight in NumPy
+            return (Tensor._make(g.data * self.mask),)
         return (g * const(self.mask),)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import is_grad_enabled
+from tinygrad_sm.grad_mode import _state
 from tinygrad_sm.tensor import Tensor
 
 
@@ -33,7 +33,7 @@ class Linear(Function):
                              f"{w.shape}: it must be ({w.shape[0]},)")
         y = x @ w.T  # BLAS reads the transposed view directly: no copy of W
         if b is not None:
-            if np.result_type(y, b) == y.dtype:
+            if b.dtype == y.dtype:
                 y += b  # y is a fresh array: add in place instead of allocating another
             else:
                 y = y + b  # promote (e.g. a float64 bias on float32 data), as NumPy would
@@ -43,7 +43,7 @@ class Linear(Function):
         return str(err) if str(err).startswith("linear:") else super().explain(err)
 
     def backward(self, g):
-        if not is_grad_enabled():
+        if not _state.enabled:
             return self._backward_numpy(g.data)
         x, w, *rest = self.saved_tensors
         gx = gw = gb = None
@@ -73,12 +73,15 @@ class Linear(Function):
         x, w, *rest = self.saved_tensors
         xd, wd = x.data, w.data
         gx = gw = gb = None
+        folded = g.ndim != 2
+        if folded:  # fold the leading dims into one batch dim (a 1-D x is a batch of 1)
+            g, xd = g.reshape(-1, g.shape[-1]), xd.reshape(-1, xd.shape[-1])
         if x.requires_grad:
-            gx = Tensor._make((g @ wd).astype(xd.dtype, copy=False))
+            gx = (g @ wd).astype(xd.dtype, copy=False)
+            gx = Tensor._make(gx.reshape(x.data.shape) if folded else gx)
         if w.requires_grad:
-            g2, x2 = g.reshape(-1, g.shape[-1]), xd.reshape(-1, xd.shape[-1])
-            gw = Tensor._make((g2.T @ x2).astype(wd.dtype, copy=False))
+            gw = Tensor._make((g.T @ xd).astype(wd.dtype, copy=False))
         if rest and rest[0].requires_grad:
-            axes = tuple(range(g.ndim - 1))
-            gb = Tensor._make(np.asarray(g.sum(axis=axes), dtype=rest[0].data.dtype))
+            gb = Tensor._make(np.add.reduce(g, 0).astype(rest[0].data.dtype, copy=False))
         return (gx, gw, gb) if rest else (gx, gw)
+

@@ -10,10 +10,12 @@ values and options, and names the user's function in its errors.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import is_grad_enabled
+from tinygrad_sm.grad_mode import _state, is_grad_enabled
 from tinygrad_sm.ops.elementwise import const
 from tinygrad_sm.tensor import Tensor
 
@@ -48,10 +50,10 @@ class CrossEntropy(Function):
         self.target, self.weight, self.valid = target, weight, valid
         self.reduction, self.eps = reduction, label_smoothing
         dt = z.dtype.type
-        rows = np.arange(z.shape[0])
+        rows = self.rows = np.arange(z.shape[0])
         m = z.max(axis=1, keepdims=True)
-        all_finite = np.isfinite(m).all()
-        if not all_finite:
+        all_finite = math.isfinite(m.sum())  # (one cheap test; if the sum overflows, the
+        if not all_finite:                   # careful path below is right all the same)
             m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
         s = z - m
         picked = s[rows, target]
@@ -81,7 +83,7 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth = np.where(valid, smooth, dt(0))
             loss = dt(1 - label_smoothing) * loss + dt(label_smoothing / c) * smooth
-        self.norm = dt(z.shape[0] if wt is None else wt.sum())
+        self.norm = z.shape[0] if wt is None else wt.sum()
         if reduction == "none":
             return loss.astype(z.dtype, copy=False)
         total = loss.sum(dtype=z.dtype)
@@ -94,7 +96,7 @@ class CrossEntropy(Function):
     def _coef_and_q(self, dtype) -> tuple[np.ndarray | float, np.ndarray]:
         """sum_c q_ic (per row, or a number) and the dense target distribution q (M, C)."""
         m, c = self.e.shape
-        rows = np.arange(m)
+        rows = self.rows
         eps, wt, weight, valid = self.eps, self.wt, self.weight, self.valid
         q = np.zeros((m, c), dtype)
         q[rows, self.target] = (1 - eps) if wt is None else (1 - eps) * wt
@@ -110,27 +112,25 @@ class CrossEntropy(Function):
 
     def backward(self, g):
         (z,) = self.saved_tensors
-        dt = z.dtype.type
-        scale = dt(1) / self.norm if self.reduction == "mean" else dt(1)
         per_row = self.reduction == "none"
-        if not is_grad_enabled():
-            # fast path, in NumPy: p = e / sumexp, then coef * p - q, in place on p
+        mean = self.reduction == "mean"
+        if not _state.enabled:
+            # fast path, in NumPy: p = e / sumexp, then (coef * p - q) * g, in place on p
             p = self.e / self.sumexp[:, None]
-            rows = np.arange(p.shape[0])
             if self.wt is None and not self.eps:
-                p[rows, self.target] -= 1
+                p[self.rows, self.target] -= 1
             else:
                 coef, q = self._coef_and_q(p.dtype)
                 p *= coef
                 p -= q
-            gs = g.data * scale
-            p *= gs[:, None] if per_row else gs
+            gs = g.data[:, None] if per_row else g.data
+            p *= gs / self.norm if mean else gs
             return (Tensor._make(p),)
         coef, q = self._coef_and_q(z.dtype)
         p = z.softmax(1)
         d = (p if self.wt is None and not self.eps else p * const(coef)) - const(q)
-        gs = g * scale
-        return (d * (gs.reshape(-1, 1) if per_row else gs),)
+        gs = g.reshape(-1, 1) if per_row else g
+        return (d * (gs * (1 / self.norm) if mean else gs),)
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
