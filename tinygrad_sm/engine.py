@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -78,29 +79,28 @@ def run_backward(
     of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
     return the gradients of the captured tensors."""
     pending: dict[Tensor, Tensor] = {}  # gradient summed so far, per tensor
+    ready: list[tuple[int, Tensor]] = []  # heap of (-seq, tensor): the newest op runs first
     handed: set[int] = set()  # ids of arrays a .grad must not take: the user's, or taken
     for root, grad in zip(roots, gradients):
         g = _seed(root, grad, where)
         handed.add(id(g.data))
-        prev = pending.get(root)
-        pending[root] = g if prev is None else prev + g
+        _send(pending, ready, root, g)
     wanted = None if capture is None else set(capture)
     captured: dict[Tensor, Tensor] = {}
     check = anomaly.enabled()
     prev_mode, _state.enabled = _state.enabled, create_graph  # record backward only if asked
     try:
-        for t in topological_order(roots):
-            g = pending.pop(t, None)
-            if g is None:
-                continue
-            fn = t.grad_fn
+        # An op's gradient is complete once every newer op has run, so taking the ops
+        # newest first (a heap on -seq) is a topological order, found as we go.
+        while ready:
+            t = heappop(ready)[1]
+            g = pending.pop(t)
             if wanted is None:
-                if fn is None or t._retains_grad:
+                if t._retains_grad:
                     _accumulate(t, g, create_graph, handed)
             elif t in wanted:
                 captured[t] = g
-            if fn is None:
-                continue
+            fn = t.grad_fn
             if fn.saved is None:
                 raise fn.freed_error()
             grads = fn.backward(g)
@@ -112,12 +112,34 @@ def run_backward(
                 if gi.data.shape != inp.data.shape:
                     raise _shape_error(fn, grads)
                 prev = pending.get(inp)
-                pending[inp] = gi if prev is None else prev + gi
+                if prev is not None:
+                    pending[inp] = prev + gi
+                else:  # (inlined _send: this is the engine's innermost loop)
+                    pending[inp] = gi
+                    if inp.grad_fn is not None:
+                        heappush(ready, (-inp.grad_fn.seq, inp))
             if not retain_graph:
                 fn.release()
+        for t, g in pending.items():  # only leaves are left, with their complete gradients
+            if wanted is None:
+                _accumulate(t, g, create_graph, handed)
+            elif t in wanted:
+                captured[t] = g
     finally:
         _state.enabled = prev_mode
     return captured
+
+
+def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, Tensor]], t: Tensor,
+          g: Tensor) -> None:
+    """Add ``g`` to the gradient waiting at ``t``; a new op output joins the heap."""
+    prev = pending.get(t)
+    if prev is not None:
+        pending[t] = prev + g
+        return
+    pending[t] = g
+    if t.grad_fn is not None:
+        heappush(ready, (-t.grad_fn.seq, t))
 
 
 def _shape_error(fn: Any, grads: Sequence[Tensor | None]) -> RuntimeError:

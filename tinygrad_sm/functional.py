@@ -148,7 +148,7 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
             f"{fn}: target must hold integer class indices, got dtype {t.dtype}"
             + (" (class-probability targets are not supported)" if t.dtype.kind == "f" else "")
         )
-    want = (shape[0],) + tuple(shape[2:])
+    want = shape[:1] + shape[2:]
     if t.shape != want:
         raise ValueError(
             f"{fn}: target has shape {t.shape}, but {what} of shape {shape} needs a target of "
@@ -156,7 +156,8 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
             + (f" and position; the classes are dim 1 of {what})" if len(shape) > 2 else ")")
         )
     c = shape[1]
-    t = t.reshape(-1)
+    if t.ndim != 1:
+        t = t.reshape(-1)
     if t.size == 0:
         return t, None
     if not 0 <= ignore_index < c and _all_below(t, c):  # the common case: all valid
@@ -176,7 +177,10 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
 
 def _all_below(t: np.ndarray, c: int) -> bool:
     """0 <= t < c everywhere, in one pass: read as unsigned, negative indices are huge."""
-    return bool(t.view(f"u{t.itemsize}").max() < c)
+    return bool(t.view(_UNSIGNED[t.itemsize]).max() < c)
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by size in bytes
 
 
 def _class_weight(fn: str, weight: Any, c: int, dtype: np.dtype) -> np.ndarray | None:
