@@ -33,6 +33,22 @@ def test_diamond():
     np.testing.assert_allclose(x.grad.item(), 2 * np.exp(3.0) * 4.0)
 
 
+def test_backward_waits_for_every_consumer_of_a_tensor():
+    # b is used by an op recorded long after it (e); backward must still sum both of b's
+    # gradients before running b's op, whatever order the ops were created in
+    x = leaf(0.5)
+    a = x * 3
+    b = a.exp()
+    c = a * 2
+    d = c.tanh()
+    e = b * d + b
+    e.backward()  # e = e^(3x) (tanh(6x) + 1)
+    want = 3 * np.exp(1.5) * (np.tanh(3.0) + 1) + np.exp(1.5) * 6 * (1 - np.tanh(3.0) ** 2)
+    np.testing.assert_allclose(x.grad.item(), want, rtol=1e-12)
+    assert [t.grad_fn.name for t in tg.engine.topological_order([e])
+            if t.grad_fn] == ["add", "mul", "tanh", "mul", "exp", "mul"]
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()

@@ -346,6 +346,26 @@ def test_targets_may_be_tensors_arrays_or_lists():
     assert F.cross_entropy(x, tensor([0, 3, 1])).item() == ref
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64])
+def test_target_bounds_are_checked_for_every_integer_dtype(dtype):
+    # the bounds check reads the indices as unsigned, so that one pass finds both a negative
+    # index and one >= C; this checks it for every width and signedness
+    x = tensor(rand(4, (3, 4)))
+    ref = F.cross_entropy(x, [3, 0, 2]).item()
+    assert F.cross_entropy(x, np.array([3, 0, 2], dtype)).item() == ref
+    with pytest.raises(IndexError, match="target 4 is out of bounds"):
+        F.cross_entropy(x, np.array([0, 4, 1], dtype))
+    if np.issubdtype(dtype, np.signedinteger):
+        with pytest.raises(IndexError, match="target -2 is out of bounds"):
+            F.cross_entropy(x, np.array([0, -2, 1], dtype))
+
+
+def test_ignore_index_that_is_a_class_index():
+    x = tensor(rand(5, (3, 4)))
+    got = F.cross_entropy(x, [2, 1, 2], ignore_index=2)  # only the middle row counts
+    np.testing.assert_allclose(got.item(), F.cross_entropy(x[1:2], [1]).item(), rtol=1e-12)
+
+
 # -- errors: each names the function and the bad value -----------------------------------------
 
 

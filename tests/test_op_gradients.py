@@ -120,3 +120,13 @@ def test_repeated_indices_accumulate():
     x = leaf([1.0, 2.0, 3.0])
     x[[0, 0, 2, 0]].sum().backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+
+
+def test_relu_of_nan_and_infinities_matches_pytorch():
+    x = tg.tensor(np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, 2.0], np.float32),
+                  requires_grad=True)
+    y = x.relu()
+    np.testing.assert_array_equal(y.data, [np.nan, 0, np.inf, 0, 0, 2])
+    assert y.dtype == np.float32
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 1, 0, 0, 1])  # grad * (x > 0)
