@@ -421,6 +421,11 @@ def test_linear_shape_errors():
         F.linear(tensor(np.ones((2, 3))), tensor(np.ones((4, 5))))
     with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\) does not fit"):
         F.linear(tensor(np.ones((2, 5))), tensor(np.ones((4, 5))), tensor(np.ones(3)))
+    with pytest.raises(ValueError, match=r"linear: input of shape \(\) does not fit"):
+        F.linear(tensor(1.0), tensor(np.ones((4, 5))))
+    with pytest.raises(ValueError, match=r"linear: input of shape \(5,\) does not fit a "
+                                         r"weight of shape \(5,\)"):
+        F.linear(tensor(np.ones(5)), tensor(np.ones(5)))
 
 
 def test_shape_mismatch_of_regression_and_binary_targets():

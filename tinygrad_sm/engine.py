@@ -162,7 +162,7 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed: set[int]) -> N
             t.grad = g
             return
         a = g.data
-        if a.base is not None or not a.flags.writeable or id(a) in handed:
+        if id(a) in handed or a.base is not None or not a.flags.writeable:
             g = Tensor._make(a.copy())
         handed.add(id(g.data))
         t.grad = g

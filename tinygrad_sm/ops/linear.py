@@ -22,17 +22,10 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.save_for_backward(*self.inputs)
-        if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
-            raise ValueError(
-                f"linear: input of shape {x.shape} does not fit a weight of shape {w.shape}: "
-                f"the weight must be (out_features, in_features) and the input (..., "
-                f"in_features)" + (f" with in_features = {w.shape[1]}" if w.ndim == 2 else "")
-            )
-        if b is not None and b.shape != (w.shape[0],):
-            raise ValueError(f"linear: bias of shape {b.shape} does not fit a weight of shape "
-                             f"{w.shape}: it must be ({w.shape[0]},)")
-        y = x @ w.T  # BLAS reads the transposed view directly: no copy of W
-        if b is not None:
+        if w.ndim != 2 or b is not None and b.shape != w.shape[:1]:
+            raise ValueError(_misfit(x.shape, w.shape, None if b is None else b.shape))
+        y = x @ w.T  # (BLAS reads the transposed view directly; an x that does not fit
+        if b is not None:  # raises here, and explain() says why)
             if b.dtype == y.dtype:
                 y += b  # y is a fresh array: add in place instead of allocating another
             else:
@@ -40,7 +33,10 @@ class Linear(Function):
         return y
 
     def explain(self, err):
-        return str(err) if str(err).startswith("linear:") else super().explain(err)
+        if str(err).startswith("linear:"):
+            return str(err)
+        x, w = self.inputs[:2]  # only an x that does not fit gets past forward's checks
+        return _misfit(x.shape, w.shape, None)
 
     def backward(self, g):
         if not _state.enabled:
@@ -87,3 +83,12 @@ class Linear(Function):
             gb = Tensor._make(gb)
         return (gx, gw, gb) if rest else (gx, gw)
 
+
+def _misfit(x: tuple[int, ...], w: tuple[int, ...], b: tuple[int, ...] | None) -> str:
+    """What is wrong with these shapes for x W^T + b."""
+    if len(w) == 2 and b is not None and b != w[:1]:
+        return (f"linear: bias of shape {b} does not fit a weight of shape {w}: it must be "
+                f"({w[0]},)")
+    return (f"linear: input of shape {x} does not fit a weight of shape {w}: the weight must "
+            f"be (out_features, in_features) and the input (..., in_features)"
+            + (f" with in_features = {w[1]}" if len(w) == 2 else ""))
