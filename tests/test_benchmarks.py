@@ -13,6 +13,23 @@ def test_bench_core_quick():
     assert "backward_us_per_node_1e+04" in results
 
 
+def test_paired_times_runs_every_function_in_warm_turns():
+    from benchmarks.common import paired_times
+
+    calls = {"a": 0, "b": 0}
+
+    def counter(name):
+        def fn():
+            calls[name] += 1
+        return fn
+
+    times = paired_times({"a": counter("a"), "b": counter("b")}, repeats=4, warmup=2,
+                         number=3)
+    assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
+    # warm-up calls, then per repeat one untimed call and `number` timed calls
+    assert calls == {"a": 2 + 4 * (1 + 3), "b": 2 + 4 * (1 + 3)}
+
+
 def test_bench_train_quick():
     from benchmarks import bench_train
 
