@@ -49,6 +49,37 @@ def test_backward_waits_for_every_consumer_of_a_tensor():
             if t.grad_fn] == ["add", "mul", "tanh", "mul", "exp", "mul"]
 
 
+def test_copied_non_leaf_tensor_backward():
+    # a copy shares its op (and its number); the engine must not compare the two tensors
+    import copy
+
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    z = copy.copy(y)
+    (y * z).sum().backward(retain_graph=True)  # = 4 x^2
+    np.testing.assert_array_equal(x.grad.data, [8.0, 16.0])
+
+
+def test_graph_loaded_from_another_process_keeps_its_order(monkeypatch):
+    # ops unpickled keep their numbers; ops recorded after loading must be numbered above
+    import itertools
+    import pickle
+
+    from tinygrad_sm import function
+
+    x = leaf([1.0, 2.0])
+    for _ in range(50):
+        x = x * 1.0  # the graph's ops get numbers far above a fresh process's counter
+    blob = pickle.dumps(x * x)
+    monkeypatch.setattr(function, "_numbering", itertools.count())  # "a new process"
+    y = pickle.loads(blob)
+    leaf0 = y.grad_fn.inputs[0]
+    while leaf0.grad_fn is not None:
+        leaf0 = leaf0.grad_fn.inputs[0]
+    (y * 2 + y).sum().backward()  # d/dx 3 x^2
+    np.testing.assert_allclose(leaf0.grad.data, [6.0, 12.0], rtol=1e-12)
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()

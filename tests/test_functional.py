@@ -360,6 +360,20 @@ def test_target_bounds_are_checked_for_every_integer_dtype(dtype):
             F.cross_entropy(x, np.array([0, -2, 1], dtype))
 
 
+def test_narrow_signed_targets_with_many_classes():
+    # with C above the dtype's signed range, a negative index read as unsigned looks valid:
+    # the check must not take that shortcut then
+    x = tensor(rand(6, (3, 300)))
+    got = F.cross_entropy(x, np.array([-100, 3, 7], np.int8))  # row 0 ignored
+    np.testing.assert_allclose(got.item(), F.cross_entropy(x[1:], [3, 7]).item(), rtol=1e-12)
+    with pytest.raises(IndexError, match="target -1 is out of bounds"):
+        F.cross_entropy(x, np.array([-1, 3, 7], np.int8))
+    big_endian = np.array([1, 2, 299], ">i4")
+    assert F.cross_entropy(x, big_endian).item() == F.cross_entropy(x, [1, 2, 299]).item()
+    with pytest.raises(IndexError, match="target 300 is out of bounds"):
+        F.cross_entropy(x, np.array([1, 300, 2], ">i4"))
+
+
 def test_ignore_index_that_is_a_class_index():
     x = tensor(rand(5, (3, 4)))
     got = F.cross_entropy(x, [2, 1, 2], ignore_index=2)  # only the middle row counts
@@ -413,6 +427,12 @@ def test_dropout_p_outside_range(p):
     with pytest.raises(ValueError, match=rf"dropout: probability p must be in \[0, 1\), got "
                                          rf"{p!r}"):
         F.dropout(tensor(np.ones(3)), p)
+
+
+def test_linear_with_no_output_features_backprops():
+    x = tensor(np.ones((2, 4, 3)), requires_grad=True)
+    F.linear(x, tensor(np.ones((0, 3)))).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros((2, 4, 3)))
 
 
 def test_linear_shape_errors():

@@ -2,8 +2,9 @@
 topological order, calling each op's ``backward`` once with the sum of the gradients
 that reached its output.
 
-The order is found iteratively (an explicit stack, never recursion), so a graph of a
-million ops backprops without RecursionError in time linear in its size.
+Ops are numbered as they are recorded, and backward takes them newest first from a heap:
+no recursion, so a graph of a million ops backprops without RecursionError, in time
+O(n log n) in its size (the heap holds only the ops waiting, one for a chain).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def run_backward(
     of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
     return the gradients of the captured tensors."""
     pending: dict[Tensor, Tensor] = {}  # gradient summed so far, per tensor
-    ready: list[tuple[int, Tensor]] = []  # heap of (-seq, tensor): the newest op runs first
+    ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, tensor): newest first
     handed: set[int] = set()  # ids of arrays a .grad must not take: the user's, or taken
     for root, grad in zip(roots, gradients):
         g = _seed(root, grad, where)
@@ -93,7 +94,7 @@ def run_backward(
         # An op's gradient is complete once every newer op has run, so taking the ops
         # newest first (a heap on -seq) is a topological order, found as we go.
         while ready:
-            t = heappop(ready)[1]
+            t = heappop(ready)[2]
             g = pending.pop(t)
             if wanted is None:
                 if t._retains_grad:
@@ -117,7 +118,7 @@ def run_backward(
                 else:  # (inlined _send: this is the engine's innermost loop)
                     pending[inp] = gi
                     if inp.grad_fn is not None:
-                        heappush(ready, (-inp.grad_fn.seq, inp))
+                        heappush(ready, (-inp.grad_fn.seq, id(inp), inp))
             if not retain_graph:
                 fn.release()
         for t, g in pending.items():  # only leaves are left, with their complete gradients
@@ -130,7 +131,7 @@ def run_backward(
     return captured
 
 
-def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, Tensor]], t: Tensor,
+def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, int, Tensor]], t: Tensor,
           g: Tensor) -> None:
     """Add ``g`` to the gradient waiting at ``t``; a new op output joins the heap."""
     prev = pending.get(t)
@@ -138,8 +139,8 @@ def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, Tensor]], t: Ten
         pending[t] = prev + g
         return
     pending[t] = g
-    if t.grad_fn is not None:
-        heappush(ready, (-t.grad_fn.seq, t))
+    if t.grad_fn is not None:  # (the id breaks ties, never met unless a tensor was copied:
+        heappush(ready, (-t.grad_fn.seq, id(t), t))  # comparing tensors would raise)
 
 
 def _shape_error(fn: Any, grads: Sequence[Tensor | None]) -> RuntimeError:

@@ -82,6 +82,13 @@ class Function:
             anomaly.check_forward(fn, out)
         return out
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # An op unpickled (or deep-copied) keeps its number: later ops must get larger ones
+        global _numbering
+        self.__dict__.update(state)
+        if "seq" in state:
+            _numbering = itertools.count(max(next(_numbering), state["seq"] + 1))
+
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward")
 

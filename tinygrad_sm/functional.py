@@ -176,11 +176,17 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
 
 
 def _all_below(t: np.ndarray, c: int) -> bool:
-    """0 <= t < c everywhere, in one pass: read as unsigned, negative indices are huge."""
-    return bool(t.view(_UNSIGNED[t.itemsize]).max() < c)
+    """0 <= t < c everywhere. Usually in one pass: read as unsigned, a negative index
+    becomes at least 2**(bits - 1), so it fails the test whenever c is no larger."""
+    unsigned = _AS_UNSIGNED.get(t.dtype)
+    if unsigned is not None and c <= unsigned[1]:
+        return bool(t.view(unsigned[0]).max() < c)
+    return bool(t.min() >= 0 and t.max() < c)
 
 
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by size in bytes
+# native integer dtype -> (the unsigned dtype of its size, the largest c the pass is right for)
+_AS_UNSIGNED = {np.dtype(f"{kind}{n}"): (np.dtype(f"u{n}"), 2 ** (8 * n - (kind == "i")))
+                for kind in "iu" for n in (1, 2, 4, 8)}
 
 
 def _class_weight(fn: str, weight: Any, c: int, dtype: np.dtype) -> np.ndarray | None:

@@ -234,7 +234,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch)."""
+    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch; also at
+    nan, where PyTorch passes the gradient through)."""
 
     def forward(self, x):
         self.mask = x > 0  # booleans: a quarter of the memory of a float mask

@@ -7,6 +7,8 @@ layer never requires grad, so ``g @ W`` is not computed there).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinygrad_sm.function import Function
@@ -71,7 +73,8 @@ class Linear(Function):
         gx = gw = gb = None
         folded = g.ndim != 2
         if folded:  # fold the leading dims into one batch dim (a 1-D x is a batch of 1)
-            g, xd = g.reshape(-1, g.shape[-1]), xd.reshape(-1, xd.shape[-1])
+            n = math.prod(g.shape[:-1])  # (explicit: -1 is ambiguous when a dim is 0)
+            g, xd = g.reshape(n, g.shape[-1]), xd.reshape(n, xd.shape[-1])
         if x.requires_grad:
             gx = (g @ wd).astype(xd.dtype, copy=False)
             gx = Tensor._make(gx.reshape(x.data.shape) if folded else gx)
