@@ -131,3 +131,31 @@ def test_relu_of_nan_and_infinities():
     assert y.dtype == np.float32
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0, 0, 1, 0, 0, 1])  # grad * (x > 0)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_ops_with_a_numpy_backward_are_the_checked_ones():
+    # each of these has a test that its backward_numpy equals its Tensor-op backward (here
+    # for relu, in test_functional for linear and cross_entropy): a new one needs one too
+    from tinygrad_sm.function import Function
+
+    with_numpy = {cls.__name__ for cls in _subclasses(Function) if cls.backward_numpy}
+    assert with_numpy == {"Relu", "Linear", "CrossEntropy"}
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=5),
+                  elements=st.sampled_from([-2.0, -0.5, 0.0, 0.5, 3.0])))
+@settings(max_examples=25, deadline=None)
+def test_relu_numpy_backward_equals_the_recorded_one(a):
+    grads = []
+    for create_graph in (False, True):
+        x = tg.tensor(a, requires_grad=True)
+        weights = tg.tensor(np.arange(a.size, dtype=np.float64).reshape(a.shape))
+        (x.relu() * weights).sum().backward(create_graph=create_graph)
+        grads.append(x.grad)
+    np.testing.assert_array_equal(grads[0].data, grads[1].data)

@@ -58,8 +58,8 @@ def _seed(root: Tensor, gradient: Any, where: str) -> Tensor:
                 f"tensor has shape {root.shape}: pass gradient= a tensor of that shape"
             )
         # (np.array is much cheaper than np.ones, which matters for a backward of few ops)
-        one = np.array(1, root.dtype)
-        return Tensor._make(one if root.ndim == 0 else np.ones(root.shape, root.dtype))
+        return Tensor._make(np.array(1, root.dtype) if root.ndim == 0 else
+                            np.ones(root.shape, root.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
@@ -104,7 +104,8 @@ def run_backward(
             fn = t.grad_fn
             if fn.saved is None:
                 raise fn.freed_error()
-            grads = fn.backward(g)
+            numpy_rule = None if create_graph else fn.backward_numpy
+            grads = fn.backward(g) if numpy_rule is None else numpy_rule(g.data)
             if check:
                 anomaly.check_backward(fn, g, grads)
             for inp, gi in zip(fn.inputs, grads):
@@ -112,13 +113,7 @@ def run_backward(
                     continue
                 if gi.data.shape != inp.data.shape:
                     raise _shape_error(fn, grads)
-                prev = pending.get(inp)
-                if prev is not None:
-                    pending[inp] = prev + gi
-                else:  # (inlined _send: this is the engine's innermost loop)
-                    pending[inp] = gi
-                    if inp.grad_fn is not None:
-                        heappush(ready, (-inp.grad_fn.seq, id(inp), inp))
+                _send(pending, ready, inp, gi)
             if not retain_graph:
                 fn.release()
         for t, g in pending.items():  # only leaves are left, with their complete gradients

@@ -36,6 +36,10 @@ class Function:
 
     name = "function"  # set from the class name, e.g. LogSoftmax -> "log_softmax"
     save_output = False
+    # Optional, for the hottest ops: ``backward_numpy(self, grad: ndarray)``, the same rule
+    # straight in NumPy (returning Tensors, as ``backward``). The engine calls it instead
+    # of ``backward`` when the backward pass is not itself recorded (create_graph=False).
+    backward_numpy: Any = None
 
     inputs: tuple[Tensor, ...]
     saved: tuple[Tensor, ...] | None

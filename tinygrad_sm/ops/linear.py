@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import _state
 from tinygrad_sm.tensor import Tensor
 
 
@@ -26,8 +25,10 @@ class Linear(Function):
         self.save_for_backward(*self.inputs)
         if w.ndim != 2 or b is not None and b.shape != w.shape[:1]:
             raise ValueError(_misfit(x.shape, w.shape, None if b is None else b.shape))
-        y = x @ w.T  # (BLAS reads the transposed view directly; an x that does not fit
-        if b is not None:  # raises here, and explain() says why)
+        # BLAS reads the transposed view directly (no copy of W); an x that does not fit
+        # raises here, and explain() names the shapes
+        y = x @ w.T
+        if b is not None:
             if b.dtype == y.dtype:
                 y += b  # y is a fresh array: add in place instead of allocating another
             else:
@@ -41,8 +42,6 @@ class Linear(Function):
         return _misfit(x.shape, w.shape, None)
 
     def backward(self, g):
-        if not _state.enabled:
-            return self._backward_numpy(g.data)
         x, w, *rest = self.saved_tensors
         gx = gw = gb = None
         if x.requires_grad:
@@ -65,7 +64,7 @@ class Linear(Function):
                 gb = gb.to(b.dtype)
         return (gx, gw, gb) if rest else (gx, gw)
 
-    def _backward_numpy(self, g: np.ndarray) -> tuple[Tensor | None, ...]:
+    def backward_numpy(self, g: np.ndarray) -> tuple[Tensor | None, ...]:
         """The same three formulas straight in NumPy, for the usual backward that is not
         itself recorded (create_graph=False): a training step's hottest path."""
         x, w, *rest = self.saved_tensors

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import _state, is_grad_enabled
+from tinygrad_sm.grad_mode import is_grad_enabled
 from tinygrad_sm.ops.elementwise import const
 from tinygrad_sm.tensor import Tensor
 
@@ -39,9 +39,9 @@ class CrossEntropy(Function):
     which is softmax minus one-hot for eps = 0 and no weights; 'mean' divides it by the
     normalizer. Logits are shifted by their row max before exp, so logits of 1e8 are fine.
 
-    backward: when it is not itself recorded (create_graph=False), the formula above is
-    evaluated in NumPy from the exponentials kept by forward; when it is, softmax(z) is
-    rebuilt from Tensor ops so that second derivatives are right.
+    backward_numpy, used when backward is not itself recorded (create_graph=False),
+    evaluates the formula above in NumPy from the exponentials kept by forward; backward
+    rebuilds softmax(z) from Tensor ops, so that second derivatives are right.
     """
 
     def forward(self, z, target, weight=None, valid=None, reduction="mean",
@@ -52,8 +52,10 @@ class CrossEntropy(Function):
         dt = z.dtype.type
         rows = self.rows = np.arange(z.shape[0])
         m = z.max(axis=1, keepdims=True)
-        all_finite = math.isfinite(m.sum())  # (one cheap test; if the sum overflows, the
-        if not all_finite:                   # careful path below is right all the same)
+        # one cheap test: the sum is finite only if every max is (and if it overflows,
+        # the careful path below is right all the same)
+        all_finite = math.isfinite(m.sum())
+        if not all_finite:
             m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
         s = z - m
         picked = s[rows, target]
@@ -112,25 +114,26 @@ class CrossEntropy(Function):
 
     def backward(self, g):
         (z,) = self.saved_tensors
-        per_row = self.reduction == "none"
-        mean = self.reduction == "mean"
-        if not _state.enabled:
-            # fast path, in NumPy: p = e / sumexp, then (coef * p - q) * g, in place on p
-            p = self.e / self.sumexp[:, None]
-            if self.wt is None and not self.eps:
-                p[self.rows, self.target] -= 1
-            else:
-                coef, q = self._coef_and_q(p.dtype)
-                p *= coef
-                p -= q
-            gs = g.data[:, None] if per_row else g.data
-            p *= gs / self.norm if mean else gs
-            return (Tensor._make(p),)
         coef, q = self._coef_and_q(z.dtype)
         p = z.softmax(1)
         d = (p if self.wt is None and not self.eps else p * const(coef)) - const(q)
-        gs = g.reshape(-1, 1) if per_row else g
-        return (d * (gs * (1 / self.norm) if mean else gs),)
+        gs = g.reshape(-1, 1) if self.reduction == "none" else g
+        return (d * (gs * (1 / self.norm) if self.reduction == "mean" else gs),)
+
+    def backward_numpy(self, g):
+        """The same, from the exponentials kept by forward: p = e / sumexp, then
+        (coef * p - q) * g, in place on p."""
+        _ = self.saved_tensors  # (raises if z was modified in place since forward)
+        p = self.e / self.sumexp[:, None]
+        if self.wt is None and not self.eps:
+            p[self.rows, self.target] -= 1
+        else:
+            coef, q = self._coef_and_q(p.dtype)
+            p *= coef
+            p -= q
+        gs = g[:, None] if self.reduction == "none" else g
+        p *= gs / self.norm if self.reduction == "mean" else gs
+        return (Tensor._make(p),)
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
