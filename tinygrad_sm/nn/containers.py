@@ -27,7 +27,22 @@ def _check_module(name: str, m: Any, where: str) -> Module:
     return m
 
 
-class Sequential(Module):
+class _Container(Module):
+    """What Sequential and ModuleList share: their children in order, numbered '0', '1', ..."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Any:
+        name = type(self).__name__
+        self.add_module(str(len(self)), _check_module(f"{name}.append", module, "argument"))
+        return self
+
+
+class Sequential(_Container):
     """``Sequential(m0, m1, ...)`` or ``Sequential(OrderedDict(name=module))``: forward
     feeds each module's output to the next. Indexable (a slice gives a Sequential that keeps
     the original names, as PyTorch's), ``len``, iterable, ``append``."""
@@ -46,12 +61,6 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __getitem__(self, idx: int | slice) -> Any:
         items = list(self._modules.items())
         if isinstance(idx, slice):
@@ -68,12 +77,8 @@ class Sequential(Module):
                      else [names[_index("Sequential", idx, len(names))]]):
             delattr(self, name)
 
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), _check_module("Sequential.append", module, "argument"))
-        return self
 
-
-class ModuleList(Module):
+class ModuleList(_Container):
     """A list of modules, registered so that their parameters are found. It has no
     forward: iterate over it in your own module's forward."""
 
@@ -81,12 +86,6 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __getitem__(self, idx: int | slice) -> Any:
         values = list(self._modules.values())
@@ -101,13 +100,7 @@ class ModuleList(Module):
     def __delitem__(self, idx: int | slice) -> None:
         values = list(self._modules.values())
         del values[idx if isinstance(idx, slice) else _index("ModuleList", idx, len(values))]
-        for name in list(self._modules):  # renumber, as PyTorch does
-            delattr(self, name)
-        self.extend(values)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), _check_module("ModuleList.append", module, "argument"))
-        return self
+        self._renumber(values)
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         for m in modules:
@@ -117,6 +110,10 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         values = list(self._modules.values())
         values.insert(index, _check_module("ModuleList.insert", module, "argument"))
+        self._renumber(values)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        """Hold exactly ``modules``, named '0', '1', ... again (as PyTorch does)."""
         for name in list(self._modules):
             delattr(self, name)
-        self.extend(values)
+        self.extend(modules)
