@@ -359,11 +359,16 @@ def test_state_dict_round_trip_continues_the_trajectory(opt_cls, kw, through_fil
     np.testing.assert_array_equal(theta2.data, full[-1])
 
 
-def test_state_dict_is_a_copy_and_json_friendly_groups():
+def _momentum_sgd_after_one_step():
     w = tg.ones(2, requires_grad=True)
     opt = SGD([w], lr=0.1, momentum=0.9)
     w.sum().backward()
     opt.step()
+    return opt
+
+
+def test_state_dict_is_a_copy_and_json_friendly_groups():
+    opt = _momentum_sgd_after_one_step()
     sd = opt.state_dict()
     assert sd["param_groups"] == [dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0,
                                        nesterov=False, params=[0])]
@@ -376,11 +381,7 @@ def test_state_dict_is_a_copy_and_json_friendly_groups():
 
 
 def test_load_state_dict_checks_shapes_and_groups():
-    w = tg.ones(2, requires_grad=True)
-    opt = SGD([w], lr=0.1, momentum=0.9)
-    w.sum().backward()
-    opt.step()
-    sd = opt.state_dict()
+    sd = _momentum_sgd_after_one_step().state_dict()
     with pytest.raises(ValueError, match="1 parameter groups, the optimizer 2"):
         SGD([{"params": [tg.ones(2, requires_grad=True)]},
              {"params": [tg.ones(2, requires_grad=True)]}], lr=0.1).load_state_dict(sd)
