@@ -8,6 +8,7 @@ when it is installed; and memory over many steps.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import resource
@@ -106,6 +107,33 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
     return out
 
 
+# The NumPy idioms the engine uses where the hand-written step uses the obvious call, at
+# the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials): the claims
+# in the ops' comments are these numbers.
+IDIOMS = {
+    "relu": ("np.maximum(h, 0)", lambda h, e: np.maximum(h, 0),
+             "np.maximum(h, zeros)", lambda h, e: np.maximum(h, np.zeros(h.shape, h.dtype))),
+    "column_sums": ("h.sum(0)", lambda h, e: h.sum(0),
+                    "ones @ h", lambda h, e: np.ones(len(h), h.dtype) @ h),
+    "row_sums": ("e.sum(axis=1)", lambda h, e: e.sum(axis=1),
+                 "e @ ones", lambda h, e: e @ np.ones(e.shape[1], e.dtype)),
+}
+
+
+def numpy_idioms(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    out = {}
+    for batch in batches:
+        h = rng.standard_normal((batch, 128)).astype(np.float32)
+        e = rng.random((batch, 10)).astype(np.float32)
+        for name, (_, plain, _, ours) in IDIOMS.items():
+            fns = {"plain": functools.partial(plain, h, e), "ours": functools.partial(ours, h, e)}
+            times = paired_times(fns, repeats=repeats, warmup=5, number=20)
+            out[f"idiom_us_{name}_plain_bs{batch}"] = times["plain"] * 1e6
+            out[f"idiom_us_{name}_ours_bs{batch}"] = times["ours"] * 1e6
+    return out
+
+
 def live_graph_nodes() -> int:
     """Recorded ops still alive (graph nodes that were not freed)."""
     from tinygrad_sm.function import Function
@@ -138,6 +166,7 @@ def memory(steps: int = 10_000, batch: int = 64) -> dict[str, float]:
 
 def run(quick: bool = False) -> dict[str, float]:
     results = training_step(batches=(8,) if quick else (64, 512), repeats=3 if quick else 30)
+    results.update(numpy_idioms(batches=(8,) if quick else (64, 512), repeats=3 if quick else 30))
     results.update(memory(steps=20 if quick else 10_000))
     return results
 
