@@ -20,6 +20,7 @@ import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from benchmarks.common import paired_times, try_import_torch
 from tinygrad_sm import nn, optim
+from tinygrad_sm.ops import constants
 
 LR = 0.1
 
@@ -108,15 +109,16 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 
 
 # The NumPy idioms the engine uses where the hand-written step uses the obvious call, at
-# the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials): the claims
-# in the ops' comments are these numbers.
+# the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials), with the
+# engine's cached ones and zeros: the claims in tinygrad_sm/ops/constants.py are these
+# numbers.
 IDIOMS = {
     "relu": ("np.maximum(h, 0)", lambda h, e: np.maximum(h, 0),
-             "np.maximum(h, zeros)", lambda h, e: np.maximum(h, np.zeros(h.shape, h.dtype))),
+             "np.maximum(h, zeros)", lambda h, e: np.maximum(h, constants.zeros(h.shape, h.dtype))),
     "column_sums": ("h.sum(0)", lambda h, e: h.sum(0),
-                    "ones @ h", lambda h, e: np.ones(len(h), h.dtype) @ h),
+                    "ones @ h", lambda h, e: constants.column_sums(h)),
     "row_sums": ("e.sum(axis=1)", lambda h, e: e.sum(axis=1),
-                 "e @ ones", lambda h, e: e @ np.ones(e.shape[1], e.dtype)),
+                 "e @ ones", lambda h, e: constants.row_sums(e)),
 }
 
 

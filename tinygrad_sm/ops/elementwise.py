@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_sm.function import Function
+from tinygrad_sm.ops.constants import zeros
 from tinygrad_sm.tensor import Tensor
 
 
@@ -238,9 +239,7 @@ class Relu(Function):
 
     def forward(self, x):
         self.mask = x > 0  # booleans: a quarter of the memory of a float mask
-        # (against an array of zeros NumPy runs a vectorized loop, up to twice as fast as
-        # against the number 0: docs/performance.md)
-        return np.maximum(x, np.zeros(x.shape, x.dtype))
+        return np.maximum(x, zeros(x.shape, x.dtype))  # (not 0: see ops/constants.py)
 
     def backward(self, g):
         return (g * const(self.mask),)

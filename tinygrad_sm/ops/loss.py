@@ -16,6 +16,7 @@ import numpy as np
 
 from tinygrad_sm.function import Function
 from tinygrad_sm.grad_mode import is_grad_enabled
+from tinygrad_sm.ops.constants import row_sums
 from tinygrad_sm.ops.elementwise import const
 from tinygrad_sm.tensor import Tensor
 
@@ -62,9 +63,7 @@ class CrossEntropy(Function):
         if label_smoothing:
             s_dot_w = s.sum(axis=1) if weight is None else s @ weight
         e = np.exp(s, out=s)  # reuse s: only e is needed from here on
-        # row sums by BLAS: NumPy sums short rows slowly (3x at batch 512; see
-        # docs/performance.md)
-        sumexp = e @ np.ones(e.shape[1], e.dtype)
+        sumexp = row_sums(e)
         if all_finite:  # the row max contributes e^0 = 1, so sumexp >= 1: no log(0)
             lse = np.log(sumexp)
         else:
