@@ -14,7 +14,9 @@ import functools
 
 import numpy as np
 
-_LARGEST = 2**20  # elements: a larger constant is made afresh each time, not kept
+# A constant of more elements is made afresh each time: the cache holds at most 16 arrays
+# of up to 2 MiB (float64), 32 MiB in all
+_LARGEST = 2**18
 
 
 def ones(n: int, dtype: np.dtype) -> np.ndarray:
@@ -37,7 +39,7 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     return ones(a.shape[0], a.dtype) @ a
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def _constant(value: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     a = np.full(shape, value, dtype)
     a.flags.writeable = False  # shared by every caller: nobody may write into it
