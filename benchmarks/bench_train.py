@@ -20,7 +20,7 @@ import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from benchmarks.common import paired_times, try_import_torch
 from tinygrad_sm import nn, optim
-from tinygrad_sm.ops import constants
+from tinygrad_sm.ops import idioms
 
 LR = 0.1
 
@@ -109,16 +109,22 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 
 
 # The NumPy idioms the engine uses where the hand-written step uses the obvious call, at
-# the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials), with the
-# engine's cached ones and zeros: the claims in tinygrad_sm/ops/constants.py are these
-# numbers.
+# the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials, t: the batch's
+# class indices), with the engine's cached ones and zeros: the claims in
+# tinygrad_sm/ops/idioms.py are these numbers.
 IDIOMS = {
-    "relu": ("np.maximum(h, 0)", lambda h, e: np.maximum(h, 0),
-             "np.maximum(h, zeros)", lambda h, e: np.maximum(h, constants.zeros(h.shape, h.dtype))),
-    "column_sums": ("h.sum(0)", lambda h, e: h.sum(0),
-                    "ones @ h", lambda h, e: constants.column_sums(h)),
-    "row_sums": ("e.sum(axis=1)", lambda h, e: e.sum(axis=1),
-                 "e @ ones", lambda h, e: constants.row_sums(e)),
+    "relu": ("np.maximum(h, 0)", lambda h, e, t: np.maximum(h, 0),
+             "np.maximum(h, zeros)",
+             lambda h, e, t: np.maximum(h, idioms.zeros(h.shape, h.dtype))),
+    "column_sums": ("h.sum(0)", lambda h, e, t: h.sum(0),
+                    "ones @ h", lambda h, e, t: idioms.column_sums(h)),
+    "row_sums": ("e.sum(axis=1)", lambda h, e, t: e.sum(axis=1),
+                 "e @ ones", lambda h, e, t: idioms.row_sums(e)),
+    "row_max": ("e.max(axis=1)", lambda h, e, t: e.max(axis=1),
+                "e[rows, e.argmax(axis=1)]",
+                lambda h, e, t: e[np.arange(len(e)), e.argmax(axis=1)]),
+    "index_max": ("t.max()", lambda h, e, t: t.max(),
+                  "t[t.argmax()]", lambda h, e, t: idioms.largest(t)),
 }
 
 
@@ -128,8 +134,10 @@ def numpy_idioms(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
     for batch in batches:
         h = rng.standard_normal((batch, 128)).astype(np.float32)
         e = rng.random((batch, 10)).astype(np.float32)
+        t = rng.integers(0, 10, batch)
         for name, (_, plain, _, ours) in IDIOMS.items():
-            fns = {"plain": functools.partial(plain, h, e), "ours": functools.partial(ours, h, e)}
+            fns = {"plain": functools.partial(plain, h, e, t),
+                   "ours": functools.partial(ours, h, e, t)}
             times = paired_times(fns, repeats=repeats, warmup=5, number=20)
             out[f"idiom_us_{name}_plain_bs{batch}"] = times["plain"] * 1e6
             out[f"idiom_us_{name}_ours_bs{batch}"] = times["ours"] * 1e6

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_sm.ops.idioms import largest, smallest
 from tinygrad_sm.ops.linear import Linear
 from tinygrad_sm.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from tinygrad_sm.rng import get_rng
@@ -177,11 +178,12 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
 
 def _all_below(t: np.ndarray, c: int) -> bool:
     """0 <= t < c everywhere. Usually in one pass: read as unsigned, a negative index
-    becomes at least 2**(bits - 1), so it fails the test whenever c is no larger."""
+    becomes at least 2**(bits - 1), so it fails the test whenever c is no larger. (The
+    extremes are read at argmax and argmin: see ops/idioms.py.)"""
     unsigned = _AS_UNSIGNED.get(t.dtype)
     if unsigned is not None and c <= unsigned[1]:
-        return bool(t.view(unsigned[0]).max() < c)
-    return bool(t.min() >= 0 and t.max() < c)
+        return bool(largest(t.view(unsigned[0])) < c)
+    return bool(smallest(t) >= 0 and largest(t) < c)
 
 
 # native integer dtype -> (the unsigned dtype of its size, the largest c the pass is right for)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.ops.constants import zeros
+from tinygrad_sm.ops.idioms import zeros
 from tinygrad_sm.tensor import Tensor
 
 
@@ -239,7 +239,7 @@ class Relu(Function):
 
     def forward(self, x):
         self.mask = x > 0  # booleans: a quarter of the memory of a float mask
-        return np.maximum(x, zeros(x.shape, x.dtype))  # (not 0: see ops/constants.py)
+        return np.maximum(x, zeros(x.shape, x.dtype))  # (not 0: see ops/idioms.py)
 
     def backward(self, g):
         return (g * const(self.mask),)

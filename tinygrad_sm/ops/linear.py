@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from tinygrad_sm.function import Function
-from tinygrad_sm.ops.constants import column_sums
+from tinygrad_sm.ops.idioms import column_sums
 from tinygrad_sm.tensor import Tensor
 
 

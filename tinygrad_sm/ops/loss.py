@@ -16,8 +16,8 @@ import numpy as np
 
 from tinygrad_sm.function import Function
 from tinygrad_sm.grad_mode import is_grad_enabled
-from tinygrad_sm.ops.constants import row_sums
 from tinygrad_sm.ops.elementwise import const
+from tinygrad_sm.ops.idioms import column_sums, row_sums
 from tinygrad_sm.tensor import Tensor
 
 
@@ -52,13 +52,13 @@ class CrossEntropy(Function):
         self.reduction, self.eps = reduction, label_smoothing
         dt = z.dtype.type
         rows = self.rows = np.arange(z.shape[0])
-        m = z.max(axis=1, keepdims=True)
+        m = z[rows, z.argmax(axis=1)]  # the row maxima, read at argmax (ops/idioms.py)
         # one cheap test: the sum is finite only if every max is (and if it overflows,
         # the careful path below is right all the same)
-        all_finite = math.isfinite(m.sum())
+        all_finite = math.isfinite(column_sums(m))
         if not all_finite:
             m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
-        s = z - m
+        s = z - m[:, None]
         picked = s[rows, target]
         if label_smoothing:
             s_dot_w = s.sum(axis=1) if weight is None else s @ weight

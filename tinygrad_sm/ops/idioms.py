@@ -1,11 +1,15 @@
-"""Constant arrays that the hottest ops share instead of allocating them on every call,
-and the sums they make fast.
+"""NumPy idioms that beat the obvious call at a training step's shapes, for the hottest ops.
 
-NumPy sums short rows slowly and takes a slow loop for ``np.maximum(x, 0)``; a sum as a
-matrix-vector product with a vector of ones runs on BLAS, and ``np.maximum`` against an
-array of zeros runs a vectorized loop (both up to 3x faster at a training step's shapes:
-docs/performance.md). The ones and zeros are cached and read-only, so a training loop
-allocates and fills them once.
+NumPy's reductions are slow over short rows and small vectors, and ``np.maximum(x, 0)``
+takes a slow loop for the number 0. So (measured in docs/performance.md):
+
+- a sum is a matrix-vector product with a vector of ones, which runs on BLAS;
+- ``np.maximum`` goes against an array of zeros, which runs a vectorized loop;
+- a maximum is read at ``argmax``, which has a dedicated loop, several times faster
+  than ``max``'s general reduction on short rows.
+
+The ones and zeros are cached and read-only, so a training loop allocates and fills them
+once.
 """
 
 from __future__ import annotations
@@ -35,8 +39,18 @@ def row_sums(a: np.ndarray) -> np.ndarray:
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=0)`` of a matrix, as ``ones @ a``."""
+    """``a.sum(axis=0)`` of a matrix (or the total of a vector), as ``ones @ a``."""
     return ones(a.shape[0], a.dtype) @ a
+
+
+def largest(v: np.ndarray) -> np.generic:
+    """``v.max()`` of a non-empty vector, read at its argmax."""
+    return v[v.argmax()]
+
+
+def smallest(v: np.ndarray) -> np.generic:
+    """``v.min()`` of a non-empty vector, read at its argmin."""
+    return v[v.argmin()]
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,0 +1,69 @@
+"""The cached constant arrays of the hot ops: right values, shared but read-only, and not
+kept when large."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_sm as tg
+from tinygrad_sm.ops import idioms
+
+FLOATS = st.sampled_from([np.float32, np.float64])
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), dtype=FLOATS)
+def test_sums_equal_numpys(data, dtype):
+    shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=40))
+    a = data.draw(hnp.arrays(dtype, shape, elements=st.floats(-100, 100, width=32)))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(idioms.row_sums(a), a.sum(axis=1), rtol=tol, atol=tol)
+    np.testing.assert_allclose(idioms.column_sums(a), a.sum(axis=0), rtol=tol, atol=tol)
+    assert idioms.row_sums(a).dtype == dtype and idioms.column_sums(a).dtype == dtype
+
+
+def test_idioms_are_shared_and_read_only():
+    z = idioms.zeros((3, 4), np.dtype(np.float32))
+    assert z is idioms.zeros((3, 4), np.dtype(np.float32))
+    assert z.dtype == np.float32 and not z.any()
+    with pytest.raises(ValueError, match="read-only"):
+        z[0, 0] = 1
+    one = idioms.ones(5, np.float64)
+    assert (one == 1).all() and not one.flags.writeable
+
+
+def test_large_idioms_are_not_kept():
+    n = idioms._LARGEST + 1
+    assert idioms.ones(n, np.float32) is not idioms.ones(n, np.float32)
+    big = idioms.zeros((n,), np.float32)
+    assert big.flags.writeable and not big.any()
+
+
+def test_relu_output_is_its_own_writable_array():
+    x = tg.tensor(np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32))
+    y = x.relu()
+    y.data[0, 0] = 7  # must not write into the shared zeros
+    assert not idioms.zeros((2, 2), np.float32).any()
+    np.testing.assert_array_equal(x.relu().numpy(), [[0, 2], [3, 0]])
+
+
+@settings(max_examples=50, deadline=None)
+@given(v=hnp.arrays(st.sampled_from([np.int8, np.int64, np.uint16, np.float32]),
+                    st.integers(1, 50)))
+def test_largest_and_smallest_equal_max_and_min(v):
+    # (a nan anywhere makes both nan, as max and min give)
+    np.testing.assert_array_equal(idioms.largest(v), v.max())
+    np.testing.assert_array_equal(idioms.smallest(v), v.min())
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_cross_entropy_row_max_keeps_nan_and_inf_rows():
+    # the row maxima read at argmax give what max gave: nan rows stay nan, a +inf logit
+    # that is not the target gives +inf, and huge finite logits do not overflow
+    z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e30, 2e30, 0.0]],
+                 np.float32)
+    loss = tg.nn.functional.cross_entropy(tg.tensor(z), np.array([0, 1, 0, 1]),
+                                          reduction="none").numpy()
+    assert np.isnan(loss[0]) and loss[1] == np.inf and np.isnan(loss[2]) and loss[3] == 0
