@@ -13,6 +13,7 @@ import gc
 import json
 import resource
 import sys
+import types
 
 import numpy as np
 
@@ -110,34 +111,47 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 
 # The NumPy idioms the engine uses where the hand-written step uses the obvious call, at
 # the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials, t: the batch's
-# class indices), with the engine's cached ones and zeros: the claims in
+# class indices; rows and starts: the row numbers and where rows start in e flattened,
+# which both steps compute once), with the engine's cached ones and zeros: the claims in
 # tinygrad_sm/ops/idioms.py are these numbers.
 IDIOMS = {
-    "relu": ("np.maximum(h, 0)", lambda h, e, t: np.maximum(h, 0),
-             "np.maximum(h, zeros)",
-             lambda h, e, t: np.maximum(h, idioms.zeros(h.shape, h.dtype))),
-    "column_sums": ("h.sum(0)", lambda h, e, t: h.sum(0),
-                    "ones @ h", lambda h, e, t: idioms.column_sums(h)),
-    "row_sums": ("e.sum(axis=1)", lambda h, e, t: e.sum(axis=1),
-                 "e @ ones", lambda h, e, t: idioms.row_sums(e)),
-    "row_max": ("e.max(axis=1)", lambda h, e, t: e.max(axis=1),
-                "e[rows, e.argmax(axis=1)]",
-                lambda h, e, t: e[np.arange(len(e)), e.argmax(axis=1)]),
-    "index_max": ("t.max()", lambda h, e, t: t.max(),
-                  "t[t.argmax()]", lambda h, e, t: idioms.largest(t)),
+    "relu": ("np.maximum(h, 0)", lambda a: np.maximum(a.h, 0),
+             "np.maximum(h, zeros)", lambda a: np.maximum(a.h, idioms.zeros(a.h.shape, a.h.dtype))),
+    "column_sums": ("h.sum(0)", lambda a: a.h.sum(0),
+                    "ones @ h", lambda a: idioms.column_sums(a.h)),
+    "row_sums": ("e.sum(axis=1)", lambda a: a.e.sum(axis=1),
+                 "e @ ones", lambda a: idioms.row_sums(a.e)),
+    "row_max": ("e.max(axis=1)", lambda a: a.e.max(axis=1),
+                "e.reshape(-1)[starts + e.argmax(axis=1)]",
+                lambda a: a.e.reshape(-1)[a.starts + a.e.argmax(axis=1)]),
+    "pick": ("e[rows, t]", lambda a: a.e[a.rows, a.t],
+             "e.reshape(-1)[starts + t]", lambda a: a.e.reshape(-1)[a.starts + a.t]),
+    # (x[i] -= 1 is x[i] = x[i] - 1, which a lambda must spell out; p is a copy of e)
+    "pick_and_subtract": (
+        "p[rows, t] -= 1", lambda a: a.p.__setitem__((a.rows, a.t), a.p[a.rows, a.t] - 1),
+        "p.reshape(-1)[starts + t] -= 1",
+        lambda a: _subtract_one_at(a.p.reshape(-1), a.starts + a.t)),
+    "index_max": ("t.max()", lambda a: a.t.max(),
+                  "t[t.argmax()]", lambda a: idioms.largest(a.t)),
 }
+
+
+def _subtract_one_at(flat: np.ndarray, index: np.ndarray) -> None:
+    flat[index] -= 1
 
 
 def numpy_idioms(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
     rng = np.random.default_rng(0)
     out = {}
     for batch in batches:
-        h = rng.standard_normal((batch, 128)).astype(np.float32)
-        e = rng.random((batch, 10)).astype(np.float32)
-        t = rng.integers(0, 10, batch)
+        arrays = types.SimpleNamespace(
+            h=rng.standard_normal((batch, 128)).astype(np.float32),
+            e=rng.random((batch, 10)).astype(np.float32), t=rng.integers(0, 10, batch),
+            p=rng.random((batch, 10)).astype(np.float32),
+            rows=np.arange(batch), starts=np.arange(0, batch * 10, 10))
         for name, (_, plain, _, ours) in IDIOMS.items():
-            fns = {"plain": functools.partial(plain, h, e, t),
-                   "ours": functools.partial(ours, h, e, t)}
+            fns = {"plain": functools.partial(plain, arrays),
+                   "ours": functools.partial(ours, arrays)}
             times = paired_times(fns, repeats=repeats, warmup=5, number=20)
             out[f"idiom_us_{name}_plain_bs{batch}"] = times["plain"] * 1e6
             out[f"idiom_us_{name}_ours_bs{batch}"] = times["ours"] * 1e6

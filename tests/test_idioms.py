@@ -67,3 +67,21 @@ def test_cross_entropy_row_max_keeps_nan_and_inf_rows():
     loss = tg.nn.functional.cross_entropy(tg.tensor(z), np.array([0, 1, 0, 1]),
                                           reduction="none").numpy()
     assert np.isnan(loss[0]) and loss[1] == np.inf and np.isnan(loss[2]) and loss[3] == 0
+
+
+def test_cross_entropy_of_non_contiguous_logits():
+    # the op picks entries by flat index, so it must not be fooled by a transposed view
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((4, 6))
+    target = np.array([0, 3, 1, 1, 2, 0])
+    grads = []
+    for logits in (tg.tensor(raw, requires_grad=True).T,
+                   tg.tensor(np.ascontiguousarray(raw.T), requires_grad=True)):
+        assert logits.data.flags.c_contiguous == (len(grads) == 1)
+        logits.retain_grad()
+        tg.nn.functional.cross_entropy(logits, target).backward()
+        grads.append(logits.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    p = np.exp(raw.T) / np.exp(raw.T).sum(1, keepdims=True)
+    p[np.arange(6), target] -= 1
+    np.testing.assert_allclose(grads[0], p / 6, rtol=1e-10)

@@ -5,8 +5,10 @@ takes a slow loop for the number 0. So (measured in docs/performance.md):
 
 - a sum is a matrix-vector product with a vector of ones, which runs on BLAS;
 - ``np.maximum`` goes against an array of zeros, which runs a vectorized loop;
-- a maximum is read at ``argmax``, which has a dedicated loop, several times faster
-  than ``max``'s general reduction on short rows.
+- a maximum is read at its argmax, which has a loop of its own, faster than ``max``'s
+  general reduction (3x for a vector of class indices);
+- entries are picked by flat index, ``a.reshape(-1)[row_starts + columns]``, rather than
+  by ``a[rows, columns]``, which NumPy handles more slowly (the ops that do this say so).
 
 The ones and zeros are cached and read-only, so a training loop allocates and fills them
 once.

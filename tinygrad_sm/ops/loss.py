@@ -51,15 +51,20 @@ class CrossEntropy(Function):
         self.target, self.weight, self.valid = target, weight, valid
         self.reduction, self.eps = reduction, label_smoothing
         dt = z.dtype.type
-        rows = self.rows = np.arange(z.shape[0])
-        m = z[rows, z.argmax(axis=1)]  # the row maxima, read at argmax (ops/idioms.py)
+        # Entries are picked by flat index (a 1-D index is several times faster than a
+        # (row, column) pair): rows start at multiples of C in the flattened logits, and
+        # the arrays computed from them are C-ordered too, so flattening gives views
+        z = np.ascontiguousarray(z)
+        starts = np.arange(0, z.size, max(z.shape[1], 1))
+        self.at_target = starts + target.astype(np.intp, copy=False)
+        m = z.reshape(-1)[starts + z.argmax(axis=1)]  # row maxima, at argmax (ops/idioms.py)
         # one cheap test: the sum is finite only if every max is (and if it overflows,
         # the careful path below is right all the same)
         all_finite = math.isfinite(column_sums(m))
         if not all_finite:
             m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
         s = z - m[:, None]
-        picked = s[rows, target]
+        picked = s.reshape(-1)[self.at_target]
         if label_smoothing:
             s_dot_w = s.sum(axis=1) if weight is None else s @ weight
         e = np.exp(s, out=s)  # reuse s: only e is needed from here on
@@ -99,10 +104,9 @@ class CrossEntropy(Function):
     def _coef_and_q(self, dtype) -> tuple[np.ndarray | float, np.ndarray]:
         """sum_c q_ic (per row, or a number) and the dense target distribution q (M, C)."""
         m, c = self.e.shape
-        rows = self.rows
         eps, wt, weight, valid = self.eps, self.wt, self.weight, self.valid
         q = np.zeros((m, c), dtype)
-        q[rows, self.target] = (1 - eps) if wt is None else (1 - eps) * wt
+        q.reshape(-1)[self.at_target] = (1 - eps) if wt is None else (1 - eps) * wt
         coef = (1 - eps) if wt is None else (1 - eps) * wt
         if eps:
             w_row = np.full(c, 1.0, dtype) if weight is None else weight
@@ -127,7 +131,7 @@ class CrossEntropy(Function):
         _ = self.saved_tensors  # (raises if z was modified in place since forward)
         p = self.e / self.sumexp[:, None]
         if self.wt is None and not self.eps:
-            p[self.rows, self.target] -= 1
+            p.reshape(-1)[self.at_target] -= 1
         else:
             coef, q = self._coef_and_q(p.dtype)
             p *= coef
