@@ -6,6 +6,7 @@ Read in this order: ``elementwise`` (the arithmetic and pointwise functions),
 ``matmul``, ``softmax`` (logsumexp and the softmax family). Then the fused ops that
 ``tinygrad_sm.functional`` uses: ``linear`` (x W^T + b) and ``loss`` (cross-entropy and the
 binary cross-entropies), whose backward also has a NumPy path for when it is not recorded.
+``idioms`` holds the NumPy idioms those hot ops use where the obvious call is slow.
 """
 
 from tinygrad_sm.ops.elementwise import (
