@@ -48,7 +48,7 @@ class CrossEntropy(Function):
     def forward(self, z, target, weight=None, valid=None, reduction="mean",
                 label_smoothing=0.0):
         self.save_for_backward(self.inputs[0])
-        self.target, self.weight, self.valid = target, weight, valid
+        self.weight, self.valid = weight, valid
         self.reduction, self.eps = reduction, label_smoothing
         dt = z.dtype.type
         # Entries are picked by flat index (a 1-D index is several times faster than a
