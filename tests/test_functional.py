@@ -302,6 +302,31 @@ def test_all_targets_ignored_gives_nan():
     assert F.cross_entropy(x, [-100, -100], reduction="sum").item() == 0
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_mean_gradient_when_the_counted_weights_sum_to_zero(create_graph, eps):
+    # 0/0: the loss is nan, and so is the gradient of every counted row, as PyTorch; an
+    # ignored row's stays 0, so ignoring every target gives gradient 0 (PyTorch's values)
+    z = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]])
+    for target, weight, nan_rows in (([-100, -100], None, []),
+                                     ([0, 1], [0.0, 0.0, 1.0], [0, 1]),
+                                     ([0, -100], [0.0, 0.0, 1.0], [0])):
+        x = tensor(z, requires_grad=True)
+        loss = F.cross_entropy(x, target, weight=weight, label_smoothing=eps)
+        (g,) = grad(loss, [x], create_graph=create_graph)
+        assert np.isnan(loss.item())
+        assert np.isnan(g.detach().numpy()[nan_rows]).all()
+        keep = [i for i in range(2) if i not in nan_rows]
+        assert (g.detach().numpy()[keep] == 0).all()
+
+
+def test_mean_of_no_rows_has_an_empty_gradient_of_any_order():
+    x = tensor(np.zeros((0, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, np.zeros(0, np.int64))
+    (g,) = grad(loss, [x], create_graph=True)
+    assert np.isnan(loss.item()) and g.shape == (0, 3)
+
+
 @pytest.mark.parametrize("value,target,expected", [
     (1e8, [0], math.log(2)),   # two equal huge logits: log 2, not 0
     (1e4, [0], math.log(2)),
@@ -635,3 +660,9 @@ def test_linear_numpy_fast_path_matches_tensor_path(x_shape):
         grads.append([t.grad.data for t in (x, w, b)])
     for fast, slow in zip(*grads):
         np.testing.assert_allclose(fast, slow, rtol=1e-12)
+
+
+@pytest.mark.parametrize("target", [[-100, -100], [0, 0]])
+def test_no_classes_is_refused_by_name(target):
+    with pytest.raises(ValueError, match=r"cross_entropy: no classes in logits of shape \(2, 0\)"):
+        F.cross_entropy(tensor(np.zeros((2, 0))), target)

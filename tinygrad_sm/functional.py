@@ -143,6 +143,8 @@ def _class_target(fn: str, shape: tuple[int, ...], target: Any, ignore_index: in
             f"{fn}: {what} must have shape (N, C) or (N, C, d1, ...), with the classes in "
             f"dim 1; got shape {shape} (for one example, add a batch dim: x.unsqueeze(0))"
         )
+    if shape[1] == 0:
+        raise ValueError(f"{fn}: no classes in {what} of shape {shape} (C = 0 in dim 1)")
     t = _array(target)
     if t.dtype.kind not in "iu":
         raise TypeError(

@@ -51,11 +51,12 @@ class CrossEntropy(Function):
         self.weight, self.valid = weight, valid
         self.reduction, self.eps = reduction, label_smoothing
         dt = z.dtype.type
-        # Entries are picked by flat index (a 1-D index is several times faster than a
-        # (row, column) pair): rows start at multiples of C in the flattened logits, and
-        # the arrays computed from them are C-ordered too, so flattening gives views
+        # Entries are picked by flat index, up to twice as fast as by (row, column) pairs
+        # (docs/performance.md). In the flattened logits, row i starts at i * C; the logits
+        # are made C-ordered so that flattening them, and the arrays computed from them,
+        # gives views (backward writes through one).
         z = np.ascontiguousarray(z)
-        starts = np.arange(0, z.size, max(z.shape[1], 1))
+        starts = np.arange(0, z.size, z.shape[1])
         self.at_target = starts + target.astype(np.intp, copy=False)
         m = z.reshape(-1)[starts + z.argmax(axis=1)]  # row maxima, at argmax (ops/idioms.py)
         # one cheap test: the sum is finite only if every max is (and if it overflows,
@@ -117,19 +118,32 @@ class CrossEntropy(Function):
         coef = np.asarray(coef, dtype)
         return (coef[:, None] if coef.ndim else coef), q
 
+    def _mean_scale(self) -> float | np.ndarray:
+        """What 'mean' multiplies the gradient by: 1 / normalizer. When the weights of the
+        counted targets sum to 0, the loss is 0/0 = nan and so is its gradient, as in
+        PyTorch, except in ignored rows, which stay 0: ignoring every target gives 0."""
+        if self.norm:
+            return 1 / self.norm
+        if self.valid is None:
+            return math.nan
+        return np.where(self.valid, np.nan, 0).astype(self.e.dtype)[:, None]
+
     def backward(self, g):
         (z,) = self.saved_tensors
         coef, q = self._coef_and_q(z.dtype)
         p = z.softmax(1)
         d = (p if self.wt is None and not self.eps else p * const(coef)) - const(q)
         gs = g.reshape(-1, 1) if self.reduction == "none" else g
-        return (d * (gs * (1 / self.norm) if self.reduction == "mean" else gs),)
+        if self.reduction == "mean":
+            scale = self._mean_scale()
+            gs = gs * (const(scale) if isinstance(scale, np.ndarray) else scale)
+        return (d * gs,)
 
     def backward_numpy(self, g):
         """The same, from the exponentials kept by forward: p = e / sumexp, then
         (coef * p - q) * g, in place on p."""
         _ = self.saved_tensors  # (raises if z was modified in place since forward)
-        p = self.e / self.sumexp[:, None]
+        p = np.divide(self.e, self.sumexp[:, None], order="C")  # C order: a flat view below
         if self.wt is None and not self.eps:
             p.reshape(-1)[self.at_target] -= 1
         else:
@@ -137,7 +151,7 @@ class CrossEntropy(Function):
             p *= coef
             p -= q
         gs = g[:, None] if self.reduction == "none" else g
-        p *= gs / self.norm if self.reduction == "mean" else gs
+        p *= gs * self._mean_scale() if self.reduction == "mean" else gs
         return (Tensor._make(p),)
 
 
