@@ -14,6 +14,7 @@ import json
 import resource
 import sys
 import types
+from typing import Any
 
 import numpy as np
 
@@ -126,18 +127,16 @@ IDIOMS = {
                 lambda a: a.e.reshape(-1)[a.starts + a.e.argmax(axis=1)]),
     "pick": ("e[rows, t]", lambda a: a.e[a.rows, a.t],
              "e.reshape(-1)[starts + t]", lambda a: a.e.reshape(-1)[a.starts + a.t]),
-    # (x[i] -= 1 is x[i] = x[i] - 1, which a lambda must spell out; p is a copy of e)
-    "pick_and_subtract": (
-        "p[rows, t] -= 1", lambda a: a.p.__setitem__((a.rows, a.t), a.p[a.rows, a.t] - 1),
-        "p.reshape(-1)[starts + t] -= 1",
-        lambda a: _subtract_one_at(a.p.reshape(-1), a.starts + a.t)),
+    "pick_and_subtract": ("p[rows, t] -= 1", lambda a: _subtract_one_at(a.p, (a.rows, a.t)),
+                          "p.reshape(-1)[starts + t] -= 1",
+                          lambda a: _subtract_one_at(a.p.reshape(-1), a.starts + a.t)),
     "index_max": ("t.max()", lambda a: a.t.max(),
                   "t[t.argmax()]", lambda a: idioms.largest(a.t)),
 }
 
 
-def _subtract_one_at(flat: np.ndarray, index: np.ndarray) -> None:
-    flat[index] -= 1
+def _subtract_one_at(p: np.ndarray, index: Any) -> None:
+    p[index] -= 1  # (p is a copy of e: the idioms write into it)
 
 
 def numpy_idioms(batches=(64, 512), repeats: int = 30) -> dict[str, float]:

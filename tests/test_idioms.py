@@ -45,7 +45,7 @@ def test_relu_output_is_its_own_writable_array():
     x = tg.tensor(np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32))
     y = x.relu()
     y.data[0, 0] = 7  # must not write into the shared zeros
-    assert not idioms.zeros((2, 2), np.float32).any()
+    assert not idioms.zeros((2, 2), np.dtype(np.float32)).any()
     np.testing.assert_array_equal(x.relu().numpy(), [[0, 2], [3, 0]])
 
 

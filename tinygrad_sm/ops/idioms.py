@@ -6,33 +6,35 @@ takes a slow loop for the number 0. So (measured in docs/performance.md):
 - a sum is a matrix-vector product with a vector of ones, which runs on BLAS;
 - ``np.maximum`` goes against an array of zeros, which runs a vectorized loop;
 - a maximum is read at its argmax, which has a loop of its own, faster than ``max``'s
-  general reduction (3x for a vector of class indices);
+  general reduction (nearly 3x for a vector of class indices, twice for short rows);
 - entries are picked by flat index, ``a.reshape(-1)[row_starts + columns]``, rather than
-  by ``a[rows, columns]``, which NumPy handles more slowly (the ops that do this say so).
+  by ``a[rows, columns]``, which NumPy handles more slowly (cross-entropy does this).
 
 The ones and zeros are cached and read-only, so a training loop allocates and fills them
-once.
+once. The cache is keyed by shape and dtype: callers pass an array's ``.dtype``.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
 # A constant of more elements is made afresh each time: the cache holds at most 16 arrays
-# of up to 2 MiB (float64), 32 MiB in all
+# of at most 2**18 elements (2 MiB each in float64)
 _LARGEST = 2**18
 
 
 def ones(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of ``n`` ones."""
-    return _constant(1, (n,), dtype) if n <= _LARGEST else np.ones(n, dtype)
+    return _constant(np.ones, (n,), dtype) if n <= _LARGEST else np.ones(n, dtype)
 
 
 def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A read-only array of zeros."""
-    return _constant(0, shape, dtype) if _size(shape) <= _LARGEST else np.zeros(shape, dtype)
+    return (_constant(np.zeros, shape, dtype) if _size(shape) <= _LARGEST
+            else np.zeros(shape, dtype))
 
 
 def row_sums(a: np.ndarray) -> np.ndarray:
@@ -56,8 +58,11 @@ def smallest(v: np.ndarray) -> np.generic:
 
 
 @functools.lru_cache(maxsize=16)
-def _constant(value: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    a = np.full(shape, value, dtype)
+def _constant(make: Callable[..., np.ndarray], shape: tuple[int, ...],
+              dtype: np.dtype) -> np.ndarray:
+    # (np.zeros and np.ones, not the slower np.full: when more shapes take turns than the
+    # cache holds, every call makes its array)
+    a = make(shape, dtype)
     a.flags.writeable = False  # shared by every caller: nobody may write into it
     return a
 
