@@ -23,7 +23,7 @@ import tinygrad_sm as tg
 from benchmarks.common import paired_times, try_import_torch
 
 
-def small_op_us(n_ops: int = 1000, repeats: int = 7) -> dict[str, float]:
+def small_op_us(n_ops: int = 1000, repeats: int = 25) -> dict[str, float]:
     x = tg.tensor(np.ones(10, np.float32), requires_grad=True)
 
     def ours() -> None:
@@ -83,7 +83,7 @@ def peak_rss_bytes() -> int:
 
 
 def run(quick: bool = False) -> dict[str, float]:
-    results = small_op_us(n_ops=100 if quick else 1000, repeats=3 if quick else 7)
+    results = small_op_us(n_ops=100 if quick else 1000, repeats=3 if quick else 25)
     results.update(deep_chain_us_per_node((10**3, 10**4) if quick else (10**4, 10**5, 10**6)))
     return results
 
