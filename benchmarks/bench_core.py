@@ -51,30 +51,40 @@ def small_op_us(n_ops: int = 1000, repeats: int = 25) -> dict[str, float]:
     return result
 
 
-def deep_chain_us_per_node(sizes: tuple[int, ...]) -> dict[str, float]:
-    """Backward time per node (the median of a few repeats, fewer for bigger chains), and
-    the memory a node of the graph costs (the growth of the process's peak resident
-    memory while the largest chain so far is built and backpropagated)."""
+def deep_chain_us_per_node(sizes: tuple[int, ...], rounds: int = 3) -> dict[str, float]:
+    """Backward time per node, and the memory a node of the graph costs.
+
+    The times come from rounds that take every size in turn (the smallest chains a few
+    times), so that the machine's load, which drifts over seconds on these shared
+    machines, weighs on every size alike; the medians are compared. The first round also
+    measures memory: the growth of the process's peak resident memory while each chain,
+    smallest to largest, is built and backpropagated."""
     out: dict[str, float] = {}
+    times: dict[int, list[float]] = {n: [] for n in sizes}
+    for round_ in range(rounds):
+        for n in sizes:
+            peak_before = peak_rss_bytes()
+            times[n] += [_backward_seconds(n) for _ in range(min(5, max(1, max(sizes) // n // 10)))]
+            if round_ == 0:
+                out[f"peak_bytes_per_node_{n:.0e}"] = (peak_rss_bytes() - peak_before) / n
     for n in sizes:
-        times = []
-        peak_before = peak_rss_bytes()
-        for _ in range(max(2, min(7, 10**6 // n))):
-            x = tg.tensor(np.ones(1, np.float32), requires_grad=True)
-            y = x
-            for _ in range(n):
-                y = y * 1.0
-            loss = y.sum()
-            gc.collect()
-            start = time.perf_counter()
-            loss.backward()
-            times.append(time.perf_counter() - start)
-            del x, y, loss
-        out[f"backward_us_per_node_{n:.0e}"] = statistics.median(times) / n * 1e6
-        out[f"peak_bytes_per_node_{n:.0e}"] = (peak_rss_bytes() - peak_before) / n
-    times = [v for k, v in out.items() if k.startswith("backward_us")]
-    out["per_node_ratio_largest_to_smallest"] = times[-1] / times[0]
+        out[f"backward_us_per_node_{n:.0e}"] = statistics.median(times[n]) / n * 1e6
+    per_node = [out[f"backward_us_per_node_{n:.0e}"] for n in sizes]
+    out["per_node_ratio_largest_to_smallest"] = per_node[-1] / per_node[0]
     return out
+
+
+def _backward_seconds(n: int) -> float:
+    """The time of one backward through a chain of n multiplications."""
+    x = tg.tensor(np.ones(1, np.float32), requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = y * 1.0
+    loss = y.sum()
+    gc.collect()
+    start = time.perf_counter()
+    loss.backward()
+    return time.perf_counter() - start
 
 
 def peak_rss_bytes() -> int:
