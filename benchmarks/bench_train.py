@@ -12,6 +12,7 @@ import functools
 import gc
 import json
 import resource
+import statistics
 import sys
 import types
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 import tinygrad_sm as tg
 import tinygrad_sm.functional as F
-from benchmarks.common import paired_times, try_import_torch
+from benchmarks.common import paired_samples, paired_times, quartiles, try_import_torch
 from tinygrad_sm import nn, optim
 from tinygrad_sm.ops import idioms
 
@@ -99,12 +100,18 @@ def step_fns(batch: int) -> dict:
 def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
     out = {}
     for batch in batches:
-        times = paired_times(step_fns(batch), repeats=repeats, warmup=5, number=5)
+        samples = paired_samples(step_fns(batch), repeats=repeats, warmup=5, number=5)
+        times = {name: statistics.median(ts) for name, ts in samples.items()}
         for name, t in times.items():
             out[f"step_us_{name}_bs{batch}"] = t * 1e6
         for name in times:
             if name != "numpy":
                 out[f"ratio_{name}_to_numpy_bs{batch}"] = times[name] / times["numpy"]
+        # the spread of the ratio within the repeats' pairs: how far one run can read
+        ratios = [a / b for a, b in zip(samples["tinygrad_sm"], samples["numpy"])]
+        low, high = quartiles(ratios)
+        out[f"ratio_tinygrad_sm_to_numpy_bs{batch}_q1"] = low
+        out[f"ratio_tinygrad_sm_to_numpy_bs{batch}_q3"] = high
         if "torch" in times:
             out[f"ratio_tinygrad_sm_to_torch_bs{batch}"] = times["tinygrad_sm"] / times["torch"]
     return out

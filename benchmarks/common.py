@@ -22,9 +22,17 @@ def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> 
 
 def paired_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
                  warmup: int = 2, number: int = 1) -> dict[str, float]:
-    """Median time of one call of each function. The functions take turns within every
-    repeat, so that a change in the machine's load affects them alike (these machines are
-    shared); a turn is one untimed call and then ``number`` timed calls in a row.
+    """Median time of one call of each function (see ``paired_samples``)."""
+    samples = paired_samples(fns, repeats, warmup, number)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def paired_samples(fns: dict[str, Callable[[], object]], repeats: int = 7,
+                   warmup: int = 2, number: int = 1) -> dict[str, list[float]]:
+    """The time of one call of each function, once per repeat. The functions take turns
+    within every repeat, so that a change in the machine's load affects them alike (these
+    machines are shared); a turn is one untimed call and then ``number`` timed calls in a
+    row.
 
     The untimed call and the shuffled order of the turns are there because the turns
     disturb each other: a function that always ran right after PyTorch's step found the
@@ -45,7 +53,13 @@ def paired_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
             for _ in range(number):
                 fn()
             times[name].append((time.perf_counter() - start) / number)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    """The first and third quartiles."""
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
 
 
 def try_import_torch():

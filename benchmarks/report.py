@@ -14,6 +14,13 @@ from benchmarks.bench_train import IDIOMS
 COMMAND = "python -m benchmarks --json benchmarks/results.json --report docs/performance.md"
 
 
+def _spread(r: dict[str, float], bs: int) -> str:
+    key = f"ratio_tinygrad_sm_to_numpy_bs{bs}"
+    if f"{key}_q1" not in r:
+        return ""
+    return f" ({r[f'{key}_q1']:.2f} to {r[f'{key}_q3']:.2f})"
+
+
 def _row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
@@ -55,9 +62,13 @@ def render(data: dict) -> str:
         lines.append(_row(
             bs, _us(r[f"step_us_tinygrad_sm_bs{bs}"]), _us(r[f"step_us_numpy_bs{bs}"]),
             _us(r[f"step_us_torch_bs{bs}"]) if torch else "",
-            f"{r[f'ratio_tinygrad_sm_to_numpy_bs{bs}']:.2f}",
+            f"{r[f'ratio_tinygrad_sm_to_numpy_bs{bs}']:.2f}" + _spread(r, bs),
             f"{r[f'ratio_tinygrad_sm_to_torch_bs{bs}']:.2f}" if torch else ""))
     lines += [
+        "",
+        "In brackets, the quartiles of the ratio over the paired repeats: how far one repeat",
+        "reads from the median. The ratio rises with the shared machine's load, which slows",
+        "our Python more than NumPy's loops.",
         "",
         "Where the time goes: at batch 512 the step is nearly all BLAS (the two 784-wide",
         "matrix products), and the engine does some of NumPy's work faster than the",

@@ -30,11 +30,21 @@ def test_paired_times_runs_every_function_in_warm_turns():
     assert calls == {"a": 2 + 4 * (1 + 3), "b": 2 + 4 * (1 + 3)}
 
 
+def test_paired_samples_give_one_time_per_repeat_and_their_quartiles():
+    from benchmarks.common import paired_samples, quartiles
+
+    samples = paired_samples({"a": lambda: None, "b": lambda: None}, repeats=5, warmup=0)
+    assert {name: len(ts) for name, ts in samples.items()} == {"a": 5, "b": 5}
+    assert quartiles([5.0, 1.0, 4.0, 2.0, 3.0]) == (1.5, 4.5)
+
+
 def test_bench_train_quick():
     from benchmarks import bench_train
 
     results = bench_train.run(quick=True)
     assert results["step_us_tinygrad_sm_bs8"] > 0 and results["step_us_numpy_bs8"] > 0
+    low, high = (results[f"ratio_tinygrad_sm_to_numpy_bs8_{q}"] for q in ("q1", "q3"))
+    assert 0 < low <= high
     assert results["live_nodes_end"] <= results["live_nodes_start"]  # no graph kept alive
 
 
