@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm import anomaly
-from tinygrad_sm.grad_mode import _state
+from tinygrad_sm.grad_mode import _GradMode
 from tinygrad_sm.tensor import Tensor
 
 
@@ -88,9 +88,8 @@ def run_backward(
         _send(pending, ready, root, g)
     wanted = None if capture is None else set(capture)
     captured: dict[Tensor, Tensor] = {}
-    check = anomaly._state.depth  # (as Function.apply: not anomaly.enabled(), a call)
-    prev_mode, _state.enabled = _state.enabled, create_graph  # record backward only if asked
-    try:
+    check = anomaly.enabled()
+    with _GradMode(create_graph):  # record the backward pass only if asked
         # An op's gradient is complete once every newer op has run, so taking the ops
         # newest first (a heap on -seq) is a topological order, found as we go.
         while ready:
@@ -121,8 +120,6 @@ def run_backward(
                 _accumulate(t, g, create_graph, handed)
             elif t in wanted:
                 captured[t] = g
-    finally:
-        _state.enabled = prev_mode
     return captured
 
 

@@ -671,8 +671,8 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
-        engine.run_backward([self], [gradient], retain_graph=retain_graph or create_graph,
-                            create_graph=create_graph)
+        engine.backward([self], [gradient], retain_graph=retain_graph or create_graph,
+                        create_graph=create_graph)
 
 
 def _tensors(name: str, tensors: Sequence[Any]) -> list[Tensor]:
