@@ -106,9 +106,9 @@ class CrossEntropy(Function):
         """sum_c q_ic (per row, or a number) and the dense target distribution q (M, C)."""
         m, c = self.e.shape
         eps, wt, weight, valid = self.eps, self.wt, self.weight, self.valid
-        q = np.zeros((m, c), dtype)
-        q.reshape(-1)[self.at_target] = (1 - eps) if wt is None else (1 - eps) * wt
         coef = (1 - eps) if wt is None else (1 - eps) * wt
+        q = np.zeros((m, c), dtype)
+        q.reshape(-1)[self.at_target] = coef
         if eps:
             w_row = np.full(c, 1.0, dtype) if weight is None else weight
             spread = (eps / c) * (w_row if valid is None else valid[:, None] * w_row)
@@ -134,10 +134,7 @@ class CrossEntropy(Function):
         p = z.softmax(1)
         d = (p if self.wt is None and not self.eps else p * const(coef)) - const(q)
         gs = g.reshape(-1, 1) if self.reduction == "none" else g
-        if self.reduction == "mean":
-            scale = self._mean_scale()
-            gs = gs * (const(scale) if isinstance(scale, np.ndarray) else scale)
-        return (d * gs,)
+        return (d * (gs * self._mean_scale() if self.reduction == "mean" else gs),)
 
     def backward_numpy(self, g):
         """The same, from the exponentials kept by forward: p = e / sumexp, then
