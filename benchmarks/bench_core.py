@@ -61,10 +61,12 @@ def deep_chain_us_per_node(sizes: tuple[int, ...], rounds: int = 3) -> dict[str,
     smallest to largest, is built and backpropagated."""
     out: dict[str, float] = {}
     times: dict[int, list[float]] = {n: [] for n in sizes}
+    # per round, up to 5 runs of a chain at least 10 times shorter than the longest
+    runs = {n: min(5, max(1, max(sizes) // n // 10)) for n in sizes}
     for round_ in range(rounds):
         for n in sizes:
             peak_before = peak_rss_bytes()
-            times[n] += [_backward_seconds(n) for _ in range(min(5, max(1, max(sizes) // n // 10)))]
+            times[n] += [_backward_seconds(n) for _ in range(runs[n])]
             if round_ == 0:
                 out[f"peak_bytes_per_node_{n:.0e}"] = (peak_rss_bytes() - peak_before) / n
     for n in sizes:
