@@ -122,15 +122,17 @@ def test_repeated_indices_accumulate():
     np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
 
 
-def test_relu_of_nan_and_infinities():
-    # values as PyTorch's; the gradient at nan is 0 here (PyTorch passes it through)
-    x = tg.tensor(np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, 2.0], np.float32),
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_of_nan_infinities_and_signed_zeros(create_graph):
+    # values and gradients as PyTorch's: nan passes its gradient through, -0.0 stays -0.0
+    x = tg.tensor(np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, -0.0, 2.0], np.float32),
                   requires_grad=True)
     y = x.relu()
-    np.testing.assert_array_equal(y.data, [np.nan, 0, np.inf, 0, 0, 2])
+    np.testing.assert_array_equal(y.data, [np.nan, 0, np.inf, 0, 0, 0, 2])
+    np.testing.assert_array_equal(np.signbit(y.data), [0, 0, 0, 0, 0, 1, 0])
     assert y.dtype == np.float32
-    y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0, 0, 1, 0, 0, 1])  # grad * (x > 0)
+    y.sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(x.grad.data, [1, 0, 1, 0, 0, 0, 1])
 
 
 def _subclasses(cls):

@@ -234,12 +234,15 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch; also at
-    nan, where PyTorch passes the gradient through)."""
+    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch). As in
+    PyTorch, nan stays nan and passes its gradient through, and -0.0 stays -0.0."""
 
     def forward(self, x):
-        self.mask = x > 0  # booleans: a quarter of the memory of a float mask
-        return np.maximum(x, zeros(x.shape, x.dtype))  # (not 0: see ops/idioms.py)
+        # zeros first: where the two are equal (x = -0.0), np.maximum returns its second
+        # argument; and against an array, not the number 0 (see ops/idioms.py)
+        z = np.maximum(zeros(x.shape, x.dtype), x)
+        self.mask = z != 0  # x > 0 or nan; booleans: a quarter of the memory of a float mask
+        return z
 
     def backward(self, g):
         return (g * const(self.mask),)
