@@ -648,6 +648,30 @@ def test_against_torch_if_installed():
     assert ours == pytest.approx(theirs, rel=1e-10)
 
 
+def test_nan_and_infinities_against_torch_if_installed():
+    torch = pytest.importorskip("torch")
+    z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e300, 2e300, 0.0],
+                  [-np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [np.inf, -np.inf, 0.0]])
+    t = np.array([0, 1, 0, 1, 0, 1, 2])
+    for reduction in ("none", "mean"):
+        ours, theirs = tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+        loss = F.cross_entropy(ours, t, reduction=reduction)
+        their_loss = torch.nn.functional.cross_entropy(theirs, torch.tensor(t),
+                                                       reduction=reduction)
+        loss.sum().backward()
+        their_loss.sum().backward()
+        np.testing.assert_allclose(loss.data, their_loss.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    x = np.array([np.nan, -np.inf, np.inf, -1.0, -0.0, 0.0, 2.0])
+    ours, theirs = tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours.relu().sum().backward()
+    torch.relu(theirs).sum().backward()
+    np.testing.assert_array_equal(ours.relu().data, torch.relu(theirs).detach().numpy())
+    np.testing.assert_array_equal(np.signbit(ours.relu().data),
+                                  np.signbit(torch.relu(theirs).detach().numpy()))
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
 @pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
 def test_linear_numpy_fast_path_matches_tensor_path(x_shape):
     """backward() takes Linear's NumPy path; create_graph=True takes the Tensor-op path."""

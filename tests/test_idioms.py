@@ -58,15 +58,26 @@ def test_largest_and_smallest_equal_max_and_min(v):
     np.testing.assert_array_equal(idioms.smallest(v), v.min())
 
 
-@pytest.mark.filterwarnings("ignore:invalid value")
-def test_cross_entropy_row_max_keeps_nan_and_inf_rows():
-    # the row maxima read at argmax give what max gave: nan rows stay nan, a +inf logit
-    # that is not the target gives +inf, and huge finite logits do not overflow
-    z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e30, 2e30, 0.0]],
-                 np.float32)
-    loss = tg.nn.functional.cross_entropy(tg.tensor(z), np.array([0, 1, 0, 1]),
-                                          reduction="none").numpy()
-    assert np.isnan(loss[0]) and loss[1] == np.inf and np.isnan(loss[2]) and loss[3] == 0
+@pytest.mark.filterwarnings("error")  # PyTorch gives these nan without a warning, so do we
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_cross_entropy_of_nan_and_infinite_logits_is_pytorchs(reduction):
+    # the row maxima read at argmax give what max gave; a row whose max is nan or +inf, or
+    # whose logits are all -inf, has loss nan and gradient nan, as in PyTorch; a -inf
+    # logit elsewhere is fine, and huge finite logits do not overflow
+    z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e30, 2e30, 0.0],
+                  [-np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0]], np.float32)
+    target = np.array([0, 1, 0, 1, 0, 1])
+    logits = tg.tensor(z, requires_grad=True)
+    loss = tg.nn.functional.cross_entropy(logits, target, reduction="none")
+    loss.sum().backward()
+    assert np.isnan(loss.data[:3]).all() and np.isnan(logits.grad.data[:3]).all()
+    assert loss.data[3] == 0 and loss.data[4] == np.inf
+    np.testing.assert_allclose(loss.data[5], np.log1p(np.e), rtol=1e-6)
+    np.testing.assert_allclose(logits.grad.data[3:], [[0, 0, 0], [-1, 1 / (1 + np.e),
+                               np.e / (1 + np.e)], [0, -np.e / (1 + np.e), np.e / (1 + np.e)]],
+                               rtol=1e-6)
+    mean = tg.nn.functional.cross_entropy(tg.tensor(z[1:2]), target[1:2], reduction=reduction)
+    assert np.isnan(mean.data).all()
 
 
 def test_cross_entropy_of_non_contiguous_logits():

@@ -50,7 +50,6 @@ class CrossEntropy(Function):
         self.save_for_backward(self.inputs[0])
         self.weight, self.valid = weight, valid
         self.reduction, self.eps = reduction, label_smoothing
-        dt = z.dtype.type
         # Entries are picked by flat index, up to twice as fast as by (row, column) pairs
         # (docs/performance.md). In the flattened logits, row i starts at i * C; the logits
         # are made C-ordered so that flattening them, and the arrays computed from them,
@@ -61,20 +60,27 @@ class CrossEntropy(Function):
         m = z.reshape(-1)[starts + z.argmax(axis=1)]  # row maxima, at argmax (ops/idioms.py)
         # one cheap test: the sum is finite only if every max is (and if it overflows,
         # the careful path below is right all the same)
-        all_finite = math.isfinite(column_sums(m))
-        if not all_finite:
-            m[~np.isfinite(m)] = 0  # an all -inf row would give -inf - -inf = nan
+        self.all_finite = math.isfinite(column_sums(m))
+        if self.all_finite:
+            return self._losses(z, m, target)
+        # An all -inf row is shifted by 0 rather than by -inf (its loss is nan all the same:
+        # -inf - -inf). A row whose max is +inf or nan comes out nan, as in PyTorch, and as
+        # there without NumPy's warnings about the nan.
+        m[np.isneginf(m)] = 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._losses(z, m, target)
+
+    def _losses(self, z, m, target):
+        """The loss from C-ordered logits z and the row maxima m to shift them by."""
+        weight, valid, label_smoothing = self.weight, self.valid, self.eps
+        dt = z.dtype.type
         s = z - m[:, None]
         picked = s.reshape(-1)[self.at_target]
         if label_smoothing:
             s_dot_w = s.sum(axis=1) if weight is None else s @ weight
         e = np.exp(s, out=s)  # reuse s: only e is needed from here on
         sumexp = row_sums(e)
-        if all_finite:  # the row max contributes e^0 = 1, so sumexp >= 1: no log(0)
-            lse = np.log(sumexp)
-        else:
-            with np.errstate(divide="ignore"):
-                lse = np.log(sumexp)
+        lse = np.log(sumexp)  # (a finite row's max contributes e^0 = 1: no log(0))
         self.e, self.sumexp = e, sumexp
 
         # per-row weight of the target, 0 for ignored rows
@@ -93,10 +99,10 @@ class CrossEntropy(Function):
                 smooth = np.where(valid, smooth, dt(0))
             loss = dt(1 - label_smoothing) * loss + dt(label_smoothing / c) * smooth
         self.norm = z.shape[0] if wt is None else wt.sum()
-        if reduction == "none":
+        if self.reduction == "none":
             return loss.astype(z.dtype, copy=False)
         total = loss.sum(dtype=z.dtype)
-        if reduction == "sum":
+        if self.reduction == "sum":
             return total
         if self.norm:
             return total / self.norm
@@ -140,7 +146,11 @@ class CrossEntropy(Function):
         """The same, from the exponentials kept by forward: p = e / sumexp, then
         (coef * p - q) * g, in place on p."""
         _ = self.saved_tensors  # (raises if z was modified in place since forward)
-        p = np.divide(self.e, self.sumexp[:, None], order="C")  # C order: a flat view below
+        if self.all_finite:
+            p = np.divide(self.e, self.sumexp[:, None], order="C")  # C order: a flat view below
+        else:
+            with np.errstate(invalid="ignore"):  # the nan rows of forward (0/0, inf/inf)
+                p = np.divide(self.e, self.sumexp[:, None], order="C")
         if self.wt is None and not self.eps:
             p.reshape(-1)[self.at_target] -= 1
         else:
