@@ -22,6 +22,22 @@ def test_tensor_copies_but_from_numpy_shares():
     assert t.data[0] == 0 and s.data[0] == 1
 
 
+def test_foreign_byte_order_is_converted_or_refused_by_name():
+    # big-endian data (as read from some files): tensor() copies it into native order, so
+    # every op works; from_numpy, which shares memory, refuses it as PyTorch does
+    foreign = np.array([[0.0, 2.0, 1.0]], np.dtype("f8").newbyteorder("S"))
+    t = tg.tensor(foreign, requires_grad=True)
+    assert t.dtype.isnative and t.dtype == np.float64
+    assert tg.tensor(foreign, dtype=np.dtype("f4").newbyteorder("S")).dtype.isnative
+    loss = tg.nn.functional.cross_entropy(t, [0])
+    loss.backward()
+    assert loss.item() == pytest.approx(np.log(1 + np.e**2 + np.e) - 0.0)
+    with pytest.raises(ValueError, match="from_numpy: the array's dtype .f8 is not in this"):
+        tg.from_numpy(foreign)
+    with pytest.raises(TypeError, match="from_numpy: data must be numeric .* dtype <U1"):
+        tg.from_numpy(np.array(["a"]))
+
+
 def test_mixed_precision_promotes_like_numpy():
     a = tg.tensor([1.0], requires_grad=True)
     b = tg.tensor(np.array([2.0]))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.rng import get_rng
-from tinygrad_sm.tensor import Tensor, _shape_arg
+from tinygrad_sm.tensor import Tensor, _check_numeric, _shape_arg
 
 
 def _new(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
@@ -30,6 +30,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (no copy, dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    _check_numeric("from_numpy", array, "an array")
+    if not array.dtype.isnative:  # (sharing memory, it cannot convert: as PyTorch, refuse)
+        raise ValueError(
+            f"from_numpy: the array's dtype {array.dtype.str} is not in this machine's byte "
+            "order, and a tensor sharing its memory cannot convert it: use tensor(array), "
+            "which copies into native order"
+        )
     return Tensor._make(array)
 
 

@@ -40,16 +40,22 @@ def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
         if arr.dtype == np.float64:  # a Python float: PyTorch's default dtype is float32
             arr = arr.astype(np.float32)
         copy = False
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"tensor: data must be numeric (bool, int or float); got {type(data).__name__} "
-            f"with NumPy dtype {arr.dtype}"
-        )
+    _check_numeric("tensor", arr, type(data).__name__)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if arr.dtype != dtype:
-            return arr.astype(dtype)
+            return arr.astype(dtype.newbyteorder("="))
+    if not arr.dtype.isnative:  # (big-endian data, say, read from a file): every op and
+        return arr.astype(arr.dtype.newbyteorder("="))  # NumPy's ufunc loops want native
     return arr.copy() if copy else arr
+
+
+def _check_numeric(fn: str, arr: np.ndarray, what: str) -> None:
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{fn}: data must be numeric (bool, int or float); got {what} with NumPy dtype "
+            f"{arr.dtype}"
+        )
 
 
 def _dims(name: str, dim: Dim, ndim: int) -> tuple[int, ...]:
