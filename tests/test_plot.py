@@ -122,6 +122,15 @@ def test_suggest_lr_is_the_lr_finders_rule_min_of_smoothed_loss_over_10():
         finder.suggestion())
 
 
+def test_suggestion_is_never_below_the_smallest_lr_tried():
+    # a loss that only rises has its minimum at the first lr: a tenth of it was never tried
+    from tinygrad_sm.learner import lr_suggestion
+
+    lrs = np.logspace(-3, 0, 20)
+    assert lr_suggestion(lrs, np.linspace(1.0, 5.0, 20)) == lrs[0]
+    assert lr_suggestion(lrs, -np.linspace(1.0, 5.0, 20)) == pytest.approx(0.1)
+
+
 def test_suggest_lr_ignores_a_noisy_plateau_at_the_start():
     # The digits sweep of `tinygrad-sm train --lr-find`: a noisy flat start (the smoothed
     # curve falls fastest at the first points) then the real descent. The steepest-slope

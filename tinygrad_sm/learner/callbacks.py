@@ -552,7 +552,8 @@ class ActivationStats(Callback):
 
 def lr_suggestion(lrs: Sequence[float], smoothed_losses: Sequence[float]) -> float:
     """The learning rate a range test suggests: the lr at the minimum of the smoothed
-    loss, divided by 10 (the rule of thumb: a rate still safely before the loss blows up).
+    loss, divided by 10 (the rule of thumb: a rate still safely before the loss blows up),
+    but never below the smallest rate the sweep tried: the sweep says nothing of those.
 
     The one rule of the package: :meth:`LRFinder.suggestion` (hence ``Learner.lr_find``
     and ``tinygrad-sm train --lr-find``) and the marker of
@@ -565,7 +566,7 @@ def lr_suggestion(lrs: Sequence[float], smoothed_losses: Sequence[float]) -> flo
     finite = np.isfinite(loss)
     if not finite.any():
         raise ValueError("lr_suggestion: no finite loss to take the minimum of")
-    return float(lr[int(np.argmin(np.where(finite, loss, np.inf)))]) / 10
+    return max(float(lr[int(np.argmin(np.where(finite, loss, np.inf)))]) / 10, float(lr.min()))
 
 
 class LRFinder(Callback):
