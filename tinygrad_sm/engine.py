@@ -10,7 +10,7 @@ O(n log n) in its size (the heap holds only the ops waiting, one for a chain).
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
@@ -75,10 +75,12 @@ def run_backward(
     create_graph: bool,
     capture: Sequence[Tensor] | None = None,
     where: str = "backward",
+    observe: Callable[[Any, Sequence[Tensor | None]], None] | None = None,
 ) -> dict[Tensor, Tensor]:
     """Propagate gradients from ``roots``. Without ``capture``, accumulate into ``.grad``
     of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
-    return the gradients of the captured tensors."""
+    return the gradients of the captured tensors. ``observe(op, grads)``, if given, sees
+    each op's gradients for its inputs as the op is processed (viz draws these steps)."""
     pending: dict[Tensor, Tensor] = {}  # gradient summed so far, per tensor
     ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, tensor): newest first
     handed: set[int] = set()  # ids of arrays a .grad must not take: the user's, or taken
@@ -113,6 +115,8 @@ def run_backward(
                 if gi.data.shape != inp.data.shape:
                     raise _shape_error(fn, grads)
                 _send(pending, ready, inp, gi)
+            if observe is not None:
+                observe(fn, grads)
             if not retain_graph:
                 fn.release()
         for t, g in pending.items():  # only leaves are left, with their complete gradients

@@ -1,6 +1,6 @@
 """``backward_frames``: one drawing per step of the backward pass, to page through.
 
-Backward visits the ops in reverse topological order (``engine.topological_order``). At
+Backward visits the ops in reverse topological order (``tinygrad_sm.engine``). At
 each step the op receives dL/d(its output), the sum of what its consumers sent, and
 sends dL/d(input) = backward(dL/d(output)) to each input. The frames replay that walk
 without touching any ``.grad``: frame 0 shows the seed dL/dL = 1 at the output, frame k
@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import topological_order
+from tinygrad_sm.engine import run_backward
 from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import no_grad
 from tinygrad_sm.tensor import Tensor
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
 from tinygrad_sm.viz.render import digraph_class
@@ -27,33 +26,22 @@ def backward_steps(root: Tensor, gradient: Any = None,
                    ) -> list[tuple[Function | None, dict[int, np.ndarray]]]:
     """(op processed, gradients known so far by ``id(tensor)``) for the seed and each step.
 
-    Needs the graph's saved tensors: call it before ``root.backward()`` (or after
-    ``backward(retain_graph=True)``)."""
-    if not root.requires_grad:
-        raise RuntimeError("backward_frames: the root does not require grad: no backward pass")
-    if gradient is None:
-        if root.data.size != 1:
-            raise RuntimeError(f"backward_frames: the root has shape {root.shape}; pass "
-                               "gradient= an array of that shape (only scalars have a default)")
-        gradient = np.ones(root.shape, root.dtype)
-    known: dict[int, np.ndarray] = {id(root): np.asarray(gradient, root.dtype)}
+    The engine's own backward pass runs (retaining the graph, touching no ``.grad``) and
+    each step is recorded as it happens. Needs the graph's saved tensors: call it before
+    ``root.backward()`` (or after ``backward(retain_graph=True)``)."""
+    seed = np.ones(root.shape, root.dtype) if gradient is None else gradient
+    known: dict[int, np.ndarray] = {id(root): np.asarray(getattr(seed, "data", seed), root.dtype)}
     steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
-    with no_grad():
-        for t in topological_order([root]):
-            fn = t.grad_fn
-            if fn is None or id(t) not in known:
-                continue
-            if fn.saved is None:
-                raise RuntimeError(
-                    f"backward_frames: the graph was freed by backward ({fn.name} has no saved "
-                    "tensors); draw the frames before calling backward, or call "
-                    "backward(retain_graph=True)")
-            grads = fn.backward(Tensor._make(known[id(t)]))
-            for inp, g in zip(fn.inputs, grads):
-                if g is not None and inp.requires_grad:
-                    prev = known.get(id(inp))
-                    known[id(inp)] = g.data if prev is None else prev + g.data
-            steps.append((fn, dict(known)))
+
+    def record(fn: Function, grads: Any) -> None:
+        for inp, g in zip(fn.inputs, grads):
+            if g is not None and inp.requires_grad:
+                prev = known.get(id(inp))
+                known[id(inp)] = g.data if prev is None else prev + g.data
+        steps.append((fn, dict(known)))
+
+    run_backward([root], [gradient], retain_graph=True, create_graph=False, capture=(),
+                 where="backward_frames", observe=record)
     return steps
 
 
