@@ -274,6 +274,40 @@ def test_inplace_on_leaf_requiring_grad_refused_outside_no_grad():
     assert w._version == 2
 
 
+@pytest.mark.parametrize("change", [
+    lambda x: x[0].add_(1),                  # through a basic index (a view)
+    lambda x: x.reshape(2, 2)[1].mul_(2),    # through a view of a view
+    lambda x: x.detach().zero_(),            # through detach, which shares memory
+    lambda x: x.T.fill_(3),                  # through a transpose
+])
+def test_inplace_change_through_a_view_is_caught(change):
+    # a view shares its base's version counter, as in PyTorch: otherwise the gradient
+    # of w would silently use the changed x
+    x, w = tg.tensor(np.ones((2, 2))), leaf(np.ones((2, 2)))
+    loss = (w * x).sum()  # mul saves x for w's gradient
+    change(x)
+    with pytest.raises(RuntimeError, match="mul: one of the tensors it saved .* modified"):
+        loss.backward()
+
+
+def test_inplace_change_of_the_base_of_a_saved_view_is_caught():
+    x, w = tg.tensor(np.ones(4)), leaf(np.ones((2, 2)))
+    loss = (w * x.reshape(2, 2)).sum()  # mul saves the view
+    x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_a_copy_made_by_indexing_has_its_own_version_counter():
+    x, w = tg.tensor(np.ones(4)), leaf(np.ones(2))
+    loss = (w * x[1:3]).sum()
+    picked = x[[0, 3]]  # advanced indexing copies: changing the copy leaves x alone
+    picked.add_(1)
+    loss.backward()
+    assert x._version == 0 and picked._version == 1
+    np.testing.assert_array_equal(w.grad.data, [1.0, 1.0])
+
+
 def test_augmented_assignment_inside_graph_rebinds():
     x = leaf([1.0, 2.0])
     h = x * 2

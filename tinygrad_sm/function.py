@@ -75,7 +75,7 @@ class Function:
                 break
         else:
             return Tensor._make(data)
-        fn.versions = tuple([t._version for t in fn.saved]) if fn.saved else ()
+        fn.versions = tuple([t._counter[0] for t in fn.saved]) if fn.saved else ()
         fn.options = options
         fn.seq = next(_numbering)
         out = Tensor._make(data, True, fn)
@@ -114,7 +114,7 @@ class Function:
         if self.saved is None:
             raise self.freed_error()
         for t, version in zip(self.saved, self.versions):
-            if t._version != version:
+            if t._counter[0] != version:  # (t._version, read directly: this runs per op)
                 raise self.modified_error(t, version)
         return self.saved
 

@@ -117,7 +117,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = {}
                 self._update(p.data, grad, state, group)
-                p._version += 1  # the data changed in place: graphs that saved p must know
+                p._counter[0] += 1  # (p._version += 1): graphs that saved p must know
         return loss
 
     def _update(self, w: np.ndarray, grad: np.ndarray, state: dict[str, Any],

@@ -102,8 +102,12 @@ def _index(key: Any) -> Any:
 class Tensor:
     """A NumPy array with a gradient and a record of the op that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version",
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_counter",
                  "_retains_grad", "__weakref__")
+    # _counter: the version counter, [number of in-place changes of this memory]. A view of
+    # a tensor's memory (a reshape, a basic index, a detach) shares its base's list, as in
+    # PyTorch, so that a change through either is seen by every graph that saved the other.
+    # (A list, not an int: shared. The hot paths read _counter[0]; the rest, _version.)
 
     data: np.ndarray
     grad: Tensor | None
@@ -116,7 +120,7 @@ class Tensor:
         self.requires_grad = False
         self.grad_fn = None
         self.name = None
-        self._version = 0
+        self._counter = [0]
         self._retains_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -130,9 +134,23 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t.name = None
-        t._version = 0
+        t._counter = [0]
         t._retains_grad = False
         return t
+
+    @property
+    def _version(self) -> int:
+        """The number of in-place changes of this tensor's memory, its views' included."""
+        return self._counter[0]
+
+    @_version.setter
+    def _version(self, n: int) -> None:
+        self._counter[0] = n
+
+    def _share_counter(self, base: Tensor) -> Tensor:
+        """Make this tensor count base's changes (it views base's memory); returns it."""
+        self._counter = base._counter
+        return self
 
     # -- attributes ----------------------------------------------------------------------
 
@@ -198,8 +216,9 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut off from the graph (shares memory, as in PyTorch)."""
-        return Tensor._make(self.data)
+        """The same data, cut off from the graph (shares memory and the version counter,
+        as in PyTorch)."""
+        return Tensor._make(self.data)._share_counter(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":

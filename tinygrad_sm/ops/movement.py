@@ -9,7 +9,20 @@ import numpy as np
 from tinygrad_sm.function import Function
 
 
-class Reshape(Function):
+class _View(Function):
+    """An op whose output may view its input's memory (NumPy returns views where it can).
+    The output then shares the input's version counter, so that an in-place change of
+    either is caught when a graph that saved the other runs backward."""
+
+    @classmethod
+    def apply(cls, x, **options):
+        out = super().apply(x, **options)
+        if np.may_share_memory(out.data, x.data):  # (bounds only: cheap, errs on sharing)
+            out._share_counter(x)
+        return out
+
+
+class Reshape(_View):
     """z = x with a new shape (same entries, same order).   dz/dx: reshape back."""
 
     def forward(self, x, shape):
@@ -25,7 +38,7 @@ class Reshape(Function):
         return (g.reshape(self.inputs[0].shape),)
 
 
-class Permute(Function):
+class Permute(_View):
     """z = x with its dims reordered.   dz/dx: the inverse permutation."""
 
     def forward(self, x, dims):
@@ -36,7 +49,7 @@ class Permute(Function):
         return (g.permute(tuple(np.argsort(self.dims))),)
 
 
-class Expand(Function):
+class Expand(_View):
     """z = x broadcast to a larger shape.   dz/dx: the gradient summed over the copies."""
 
     def forward(self, x, shape):
@@ -87,7 +100,7 @@ def _without_masks(index):
     return tuple(out)
 
 
-class GetItem(Function):
+class GetItem(_View):
     """z = x[index].   dz/dx: zeros shaped like x with the gradient added at index
     (an entry picked twice gets both gradients)."""
 
