@@ -124,7 +124,7 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 # tinygrad_sm/ops/idioms.py are these numbers.
 IDIOMS = {
     "relu": ("np.maximum(h, 0)", lambda a: np.maximum(a.h, 0),
-             "np.maximum(h, zeros)", lambda a: np.maximum(a.h, idioms.zeros(a.h.shape, a.h.dtype))),
+             "np.maximum(zeros, h)", lambda a: np.maximum(idioms.zeros(a.h.shape, a.h.dtype), a.h)),
     "column_sums": ("h.sum(0)", lambda a: a.h.sum(0),
                     "ones @ h", lambda a: idioms.column_sums(a.h)),
     "row_sums": ("e.sum(axis=1)", lambda a: a.e.sum(axis=1),
