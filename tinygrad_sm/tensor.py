@@ -13,7 +13,8 @@ A Python number combined with a tensor takes the tensor's dtype, as in PyTorch.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,12 @@ from tinygrad_sm.grad_mode import _state
 
 Dim = int | Sequence[int] | None
 Scalar = int | float | bool
+
+
+def _native(dtype: Any) -> np.dtype:
+    """np.dtype(dtype) in this machine's byte order: NumPy's ufunc loops, and so every op,
+    want native data (a dtype such as '>f4' would fail deep inside some op)."""
+    return np.dtype(dtype).newbyteorder("=")
 
 
 def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
@@ -41,12 +48,10 @@ def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
             arr = arr.astype(np.float32)
         copy = False
     _check_numeric("tensor", arr, type(data).__name__)
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if arr.dtype != dtype:
-            return arr.astype(dtype.newbyteorder("="))
-    if not arr.dtype.isnative:  # (big-endian data, say, read from a file): every op and
-        return arr.astype(arr.dtype.newbyteorder("="))  # NumPy's ufunc loops want native
+    if dtype is not None and arr.dtype != _native(dtype):
+        return arr.astype(_native(dtype))
+    if not arr.dtype.isnative:  # (big-endian data, say, read from a file)
+        return arr.astype(_native(arr.dtype))
     return arr.copy() if copy else arr
 
 
@@ -147,6 +152,21 @@ class Tensor:
     def _version(self, n: int) -> None:
         self._counter[0] = n
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The version as a number: a copy (pickle, deepcopy) has memory of its own, so it
+        # gets a counter of its own, not the list it shared with views of the original.
+        state = {k: getattr(self, k) for k in _PICKLED if hasattr(self, k)}
+        state["_version"] = self._counter[0]
+        return state
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # pickled by an older version: (None, its slots)
+            state = state[1]
+        for k in _PICKLED:
+            if k in state:
+                setattr(self, k, state[k])
+        self._counter = [state.get("_version", 0)]
+
     def _share_counter(self, base: Tensor) -> Tensor:
         """Make this tensor count base's changes (it views base's memory); returns it."""
         self._counter = base._counter
@@ -241,7 +261,7 @@ class Tensor:
         return self
 
     def to(self, dtype: Any) -> Tensor:
-        dtype = np.dtype(dtype)
+        dtype = _native(dtype)
         return self if self.dtype == dtype else ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
@@ -594,7 +614,10 @@ class Tensor:
 
     # -- in-place (bump the version counter so that saved tensors are checked) -------------
 
-    def _inplace(self, name: str, other: Any = None) -> None:
+    @contextlib.contextmanager
+    def _inplace(self, name: str, other: Any = None) -> Iterator[None]:
+        """Around an in-place write: refuse it where it would corrupt a graph, and bump the
+        version once it has succeeded (a write that raised changed nothing)."""
         if _state.enabled:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -612,17 +635,18 @@ class Tensor:
                     f"{name}: the operand requires grad, but in-place ops are not recorded; "
                     "use the out-of-place form (x = x + y) instead"
                 )
+        yield
         self._version += 1
 
     def _apply_inplace(self, name: str, ufunc: Any, other: Any) -> Tensor:
-        self._inplace(name, other)
         value = other.data if isinstance(other, Tensor) else other
-        try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
-        except (ValueError, TypeError) as err:
-            shape = np.shape(value)
-            raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} "
-                             f"in place with shape {shape}: {err}") from None
+        with self._inplace(name, other):
+            try:
+                ufunc(self.data, value, out=self.data, casting="same_kind")
+            except (ValueError, TypeError) as err:
+                shape = np.shape(value)
+                raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} "
+                                 f"in place with shape {shape}: {err}") from None
         return self
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
@@ -642,34 +666,34 @@ class Tensor:
         return self._apply_inplace("div_", np.divide, other)
 
     def copy_(self, src: Any) -> Tensor:
-        self._inplace("copy_", src)
         value = src.data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            np.copyto(self.data, value, casting="same_kind")
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"copy_: cannot copy shape {np.shape(value)} into a tensor of "
-                             f"shape {self.shape}: {err}") from None
+        with self._inplace("copy_", src):
+            try:
+                np.copyto(self.data, value, casting="same_kind")
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"copy_: cannot copy shape {np.shape(value)} into a tensor "
+                                 f"of shape {self.shape}: {err}") from None
         return self
 
     def fill_(self, value: Scalar) -> Tensor:
-        self._inplace("fill_")
-        self.data.fill(value)
+        with self._inplace("fill_"):
+            self.data.fill(value)
         return self
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
     def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-        self._inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
+        with self._inplace("clamp_"):
+            np.clip(self.data, min, max, out=self.data)
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._inplace("setitem", value)
-        try:
-            self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
-        except (ValueError, IndexError) as err:
-            raise type(err)(f"setitem: {err} (tensor of shape {self.shape})") from None
+        with self._inplace("setitem", value):
+            try:
+                self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
+            except (ValueError, IndexError) as err:
+                raise type(err)(f"setitem: {err} (tensor of shape {self.shape})") from None
 
     # Augmented assignment updates in place like PyTorch, except on a tensor inside a
     # graph, where it rebinds the name to the out-of-place result (in-place would corrupt
@@ -737,4 +761,6 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 
 # Bottom imports: the ops and the engine need the Tensor class defined above.
+_PICKLED = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad")
+
 from tinygrad_sm import engine, ops  # noqa: E402

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinygrad_sm.function import _scope
 from tinygrad_sm.grad_mode import no_grad
-from tinygrad_sm.tensor import Tensor, _as_array
+from tinygrad_sm.tensor import Tensor, _as_array, _native
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
 
@@ -37,6 +37,8 @@ class Parameter(Tensor):
         arr = np.zeros(0, np.float32) if data is None else _as_array(data, copy=False)
         super().__init__(np.empty(0, arr.dtype))  # sets up the other fields, copying nothing
         self.data = arr  # share the caller's memory, as torch.nn.Parameter does
+        if isinstance(data, Tensor) and arr is data.data:
+            self._share_counter(data)  # and a Tensor's version counter, as a view would
         if requires_grad:
             self.requires_grad_()
 
@@ -294,7 +296,7 @@ class Module:
     def to(self, dtype: Any) -> Module:
         """Convert every floating parameter and buffer to ``dtype`` in place (the
         Parameter objects stay the same, so an optimizer holding them keeps working)."""
-        dtype = np.dtype(dtype)
+        dtype = _native(dtype)
         for t in itertools.chain(self.parameters(), self.buffers()):
             if t.data.dtype.kind == "f" and t.data.dtype != dtype:
                 t.data = t.data.astype(dtype)
