@@ -279,6 +279,7 @@ def test_inplace_on_leaf_requiring_grad_refused_outside_no_grad():
     lambda x: x.reshape(2, 2)[1].mul_(2),    # through a view of a view
     lambda x: x.detach().zero_(),            # through detach, which shares memory
     lambda x: x.T.fill_(3),                  # through a transpose
+    lambda x: x[1, 1].mul_(2),               # through one entry (a 0-d view)
 ])
 def test_inplace_change_through_a_view_is_caught(change):
     # a view shares its base's version counter, as in PyTorch: otherwise the gradient
@@ -296,6 +297,47 @@ def test_inplace_change_of_the_base_of_a_saved_view_is_caught():
     x.add_(1)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+def test_an_inplace_write_that_fails_changes_no_version():
+    x, w = tg.tensor(np.ones(3)), leaf(np.ones(3))
+    loss = (w * x).sum()
+    with pytest.raises(ValueError, match="add_: cannot update a tensor of shape"):
+        x.expand(2, 3).add_(1)  # a read-only view
+    with pytest.raises(ValueError, match="add_: cannot update"):
+        x[:2].add_(np.ones(4))
+    assert x._version == 0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.data, [1.0, 1.0, 1.0])
+
+
+def test_copies_get_a_counter_of_their_own_and_parameters_share_a_tensors():
+    import copy
+    import pickle
+
+    x = tg.tensor(np.ones(4))
+    x.add_(1)
+    x2, v2 = copy.deepcopy((x, x.reshape(2, 2)))  # copies: no memory shared
+    assert x2._version == 1 and x2._counter is not v2._counter
+    w = leaf(np.ones(4))
+    loss = (w * x2).sum()
+    v2.add_(1)
+    loss.backward()  # x2 did not change
+    y = pickle.loads(pickle.dumps(x))
+    assert y._version == 1 and y._counter is not x._counter
+    t = tg.tensor(np.ones(3))
+    p = tg.nn.Parameter(t)  # shares t's memory, as torch.nn.Parameter does
+    loss = (leaf(np.ones(3)) * p).sum()
+    t.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_one_entry_is_a_view_as_in_pytorch():
+    x = tg.tensor([1.0, 2.0, 3.0])
+    x[1].add_(10)
+    np.testing.assert_array_equal(x.data, [1.0, 12.0, 3.0])
+    assert x._version == 1 and x[1].shape == ()
 
 
 def test_a_copy_made_by_indexing_has_its_own_version_counter():
