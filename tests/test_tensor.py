@@ -32,6 +32,11 @@ def test_foreign_byte_order_is_converted_or_refused_by_name():
     loss = tg.nn.functional.cross_entropy(t, [0])
     loss.backward()
     assert loss.item() == pytest.approx(np.log(1 + np.e**2 + np.e) - 0.0)
+    other = np.dtype("f4").newbyteorder("S")  # asked for by dtype: made native too
+    for made in (tg.randn(2, 3, dtype=other), tg.zeros(2, 3, dtype=other), tg.eye(3, dtype=other),
+                 tg.tensor(foreign).to(other), tg.ones_like(t, dtype=other),
+                 tg.nn.Linear(3, 2, dtype=other).weight, tg.nn.Linear(3, 2).to(other).weight):
+        assert made.dtype == np.float32 and made.dtype.isnative
     with pytest.raises(ValueError, match="from_numpy: the array's dtype .f8 is not in this"):
         tg.from_numpy(foreign)
     with pytest.raises(TypeError, match="from_numpy: data must be numeric .* dtype <U1"):

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.rng import get_rng
-from tinygrad_sm.tensor import Tensor, _check_numeric, _shape_arg
+from tinygrad_sm.tensor import Tensor, _check_numeric, _native, _shape_arg
 
 
 def _new(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:
     if dtype is not None:
-        data = data.astype(dtype, copy=False)
+        data = data.astype(_native(dtype), copy=False)
     t = Tensor._make(data)
     return t.requires_grad_() if requires_grad else t
 
@@ -89,5 +89,5 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    data = get_rng().standard_normal(t.shape).astype(t.dtype if dtype is None else dtype)
+    data = get_rng().standard_normal(t.shape).astype(t.dtype if dtype is None else _native(dtype))
     return _new(data, None, requires_grad)

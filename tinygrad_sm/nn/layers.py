@@ -12,7 +12,7 @@ import numpy as np
 from tinygrad_sm import functional as F
 from tinygrad_sm import init
 from tinygrad_sm.nn.module import Module, Parameter
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.tensor import Tensor, _native
 
 __all__ = [
     "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "ReLU", "Sigmoid",
@@ -35,7 +35,7 @@ class Linear(Module):
             if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = _native(np.float32 if dtype is None else dtype)
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype))
