@@ -662,6 +662,18 @@ def test_nan_and_infinities_against_torch_if_installed():
         their_loss.sum().backward()
         np.testing.assert_allclose(loss.data, their_loss.detach().numpy(), rtol=1e-12)
         np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    for name in ("softmax", "log_softmax", "logsumexp"):  # the same rows, create_graph too
+        for create_graph in (False, True):
+            ours, theirs = tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+            y, their_y = getattr(ours, name)(1), getattr(theirs, name)(1)
+            y.backward(tensor(np.ones(y.shape)), create_graph=create_graph)
+            their_y.backward(torch.ones(their_y.shape))
+            np.testing.assert_allclose(y.data, their_y.detach().numpy(), rtol=1e-12)
+            np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+    ours, theirs = tensor(z[1:2], requires_grad=True), torch.tensor(z[1:2], requires_grad=True)
+    F.cross_entropy(ours, t[1:2]).backward(create_graph=True)
+    torch.nn.functional.cross_entropy(theirs, torch.tensor(t[1:2])).backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
     x = np.array([np.nan, -np.inf, np.inf, -1.0, -0.0, 0.0, 2.0])
     ours, theirs = tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     ours.relu().sum().backward()

@@ -80,6 +80,22 @@ def test_cross_entropy_of_nan_and_infinite_logits_is_pytorchs(reduction):
     assert np.isnan(mean.data).all()
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cross_entropy_of_huge_logits_and_ignored_inf_rows_raises_no_warning(dtype):
+    # the finiteness test's sum overflows for maxima near the dtype's largest value; the
+    # careful path it then takes gives the same result, quietly
+    big = float(np.finfo(dtype).max) * 0.9
+    z = tg.tensor(np.array([[big, 0, 1], [big, 1, 0]], dtype), requires_grad=True)
+    loss = tg.nn.functional.cross_entropy(z, np.array([0, 1]))
+    loss.backward()
+    assert loss.item() == pytest.approx((big - 1) / 2, rel=1e-3)
+    np.testing.assert_allclose(z.grad.data, [[0, 0, 0], [0.5, -0.5, 0]])
+    # an ignored row whose stand-in target logit is -inf: inf * 0 is dropped, no warning
+    z = tg.tensor(np.array([[-np.inf, 0, 1], [0, 1, 2]], dtype))
+    assert np.isfinite(tg.nn.functional.cross_entropy(z, np.array([-100, 1])).item())
+
+
 def test_cross_entropy_of_non_contiguous_logits():
     # the op picks entries by flat index, so it must not be fooled by a transposed view
     rng = np.random.default_rng(0)

@@ -235,7 +235,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch). As in
-    PyTorch, nan stays nan and passes its gradient through, and -0.0 stays -0.0."""
+    PyTorch, nan stays nan and passes its gradient through, and -0.0 stays -0.0 (not in
+    float16, whose np.maximum breaks ties the other way)."""
 
     def forward(self, x):
         # zeros first: where the two are equal (x = -0.0), np.maximum returns its second

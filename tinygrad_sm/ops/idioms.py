@@ -17,6 +17,7 @@ once. The cache is keyed by shape and dtype: callers pass an array's ``.dtype``.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -45,6 +46,13 @@ def row_sums(a: np.ndarray) -> np.ndarray:
 def column_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=0)`` of a matrix (or the total of a vector), as ``ones @ a``."""
     return ones(a.shape[0], a.dtype) @ a
+
+
+def all_finite(v: np.ndarray) -> bool:
+    """Whether every entry of a vector is finite, in one pass: their sum is finite only if
+    each is. A sum that overflows reads as not finite, so callers must be right for finite
+    entries on that path too. (np.vdot, unlike @, raises no overflow warning.)"""
+    return math.isfinite(np.vdot(ones(v.size, v.dtype), v))
 
 
 def largest(v: np.ndarray) -> np.generic:

@@ -17,7 +17,7 @@ import numpy as np
 from tinygrad_sm.function import Function
 from tinygrad_sm.grad_mode import is_grad_enabled
 from tinygrad_sm.ops.elementwise import const
-from tinygrad_sm.ops.idioms import column_sums, row_sums
+from tinygrad_sm.ops.idioms import all_finite, row_sums
 from tinygrad_sm.tensor import Tensor
 
 
@@ -58,9 +58,8 @@ class CrossEntropy(Function):
         starts = np.arange(0, z.size, z.shape[1])
         self.at_target = starts + target.astype(np.intp, copy=False)
         m = z.reshape(-1)[starts + z.argmax(axis=1)]  # row maxima, at argmax (ops/idioms.py)
-        # one cheap test: the sum is finite only if every max is (and if it overflows,
-        # the careful path below is right all the same)
-        self.all_finite = math.isfinite(column_sums(m))
+        self.all_finite = all_finite(m)  # (if the test overflows, the careful path is
+        # right all the same)
         if self.all_finite:
             return self._losses(z, m, target)
         # An all -inf row is shifted by 0 rather than by -inf (its loss is nan all the same:
@@ -90,7 +89,8 @@ class CrossEntropy(Function):
         self.wt = wt
         loss = lse - picked  # -log p of the target
         if wt is not None:
-            loss = np.where(valid, loss * wt, dt(0)) if valid is not None else loss * wt
+            with np.errstate(invalid="ignore"):  # (inf * 0 in an ignored row: dropped here)
+                loss = np.where(valid, loss * wt, dt(0)) if valid is not None else loss * wt
         if label_smoothing:
             c = z.shape[1]
             w_sum = c if weight is None else weight.sum()

@@ -6,7 +6,8 @@ so the sum never underflows to 0. m is a constant: it shifts the value, not the 
 
 Edge cases, as in PyTorch: an entry of -inf gets probability 0 and log-probability -inf
 (and, downstream of a loss that does not pick it, gradient 0); a row that is all -inf
-gives logsumexp -inf and softmax nan; a +inf entry gives nan; a nan entry gives nan.
+gives logsumexp -inf and softmax nan; a row holding +inf has logsumexp +inf and softmax
+and log_softmax nan throughout; a nan entry makes its row nan.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from tinygrad_sm.function import Function
 from tinygrad_sm.ops.reduce import keepdim_shape
 
 
-def _shift(x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
-    """The max along dims, replaced by 0 where it is not finite (an all -inf row would
-    otherwise give -inf - -inf = nan)."""
+def _shift(x: np.ndarray, dims: tuple[int, ...], keep_inf: bool = True) -> np.ndarray:
+    """The max along dims, to subtract before exp. An all -inf row's -inf is replaced by 0
+    (it would give -inf - -inf = nan). A +inf max stays, which makes the row nan, as
+    PyTorch's softmax does; logsumexp (keep_inf=False) shifts it by 0 instead, so that
+    its result is +inf, as PyTorch's is."""
     m = np.max(x, axis=dims, keepdims=True)
-    return np.where(np.isfinite(m), m, 0)
+    return np.where(~np.isneginf(m) if keep_inf else np.isfinite(m), m, 0)
 
 
 def _log_sum_exp_shifted(shifted: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
@@ -38,7 +41,7 @@ class LogSumExp(Function):
     def forward(self, x, dims, keepdim):
         self.dims = dims
         self.save_for_backward(*self.inputs)
-        m = _shift(x, dims)
+        m = _shift(x, dims, keep_inf=False)
         z = _log_sum_exp_shifted(x - m, dims) + m
         return z if keepdim else np.squeeze(z, axis=dims)
 
@@ -55,8 +58,8 @@ class Softmax(Function):
 
     def forward(self, x, dims):
         self.dims = dims
-        e = np.exp(x - _shift(x, dims))
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # inf - inf and nan / nan in rows holding +inf
+            e = np.exp(x - _shift(x, dims))
             return e / np.sum(e, axis=dims, keepdims=True)
 
     def backward(self, g):
@@ -73,8 +76,8 @@ class LogSoftmax(Function):
         self.dims = dims
         # (x - m) - log sum e^(x - m), never x - logsumexp(x): adding m and taking it away
         # again would lose float32 digits when m is large.
-        shifted = x - _shift(x, dims)
         with np.errstate(invalid="ignore"):  # inf - inf in rows that hold +inf
+            shifted = x - _shift(x, dims)
             return shifted - _log_sum_exp_shifted(shifted, dims)
 
     def backward(self, g):
