@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import run_backward
+from tinygrad_sm.engine import run_backward, topological_order
 from tinygrad_sm.function import Function
 from tinygrad_sm.tensor import Tensor
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
@@ -40,6 +40,12 @@ def backward_steps(root: Tensor, gradient: Any = None,
                 known[id(inp)] = g.data if prev is None else prev + g.data
         steps.append((fn, dict(known)))
 
+    for t in topological_order([root]):  # (the engine would say so too, less helpfully)
+        if t.grad_fn is not None and t.grad_fn.saved is None:
+            raise RuntimeError(
+                f"backward_frames: the graph was freed by backward ({t.grad_fn.name} has no "
+                "saved tensors); draw the frames before calling backward, or call "
+                "backward(retain_graph=True)")
     run_backward([root], [gradient], retain_graph=True, create_graph=False, capture=(),
                  where="backward_frames", observe=record)
     return steps
