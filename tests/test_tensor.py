@@ -43,6 +43,15 @@ def test_foreign_byte_order_is_converted_or_refused_by_name():
         tg.from_numpy(np.array(["a"]))
 
 
+def test_indexing_an_ndarray_subclass(tmp_path):
+    # a memory-mapped array (the data loaders keep them) indexes as a plain one
+    mm = np.memmap(tmp_path / "a.bin", np.float32, "w+", shape=(3, 4))
+    mm[:] = np.arange(12).reshape(3, 4)
+    t = tg.from_numpy(mm)
+    np.testing.assert_array_equal(t[..., 0].data, [0, 4, 8])
+    assert t[1, 2].item() == 6 and t[1, 2].shape == ()
+
+
 def test_mixed_precision_promotes_like_numpy():
     a = tg.tensor([1.0], requires_grad=True)
     b = tg.tensor(np.array([2.0]))

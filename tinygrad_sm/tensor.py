@@ -31,6 +31,14 @@ def _native(dtype: Any) -> np.dtype:
     return np.dtype(dtype).newbyteorder("=")
 
 
+def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape the shapes broadcast to, or None if they do not."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
+
+
 def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     """User data as an ndarray, with tinygrad_sm's dtype rules and clear errors."""
     if isinstance(data, Tensor):
@@ -617,7 +625,9 @@ class Tensor:
     @contextlib.contextmanager
     def _inplace(self, name: str, other: Any = None) -> Iterator[None]:
         """Around an in-place write: refuse it where it would corrupt a graph, and bump the
-        version once it has succeeded (a write that raised changed nothing)."""
+        version after it, even if it raised: a write that failed midway may have changed
+        part of the data. (Callers first check what NumPy would refuse, so that a plain
+        mistake neither writes nor bumps.)"""
         if _state.enabled:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -635,29 +645,46 @@ class Tensor:
                     f"{name}: the operand requires grad, but in-place ops are not recorded; "
                     "use the out-of-place form (x = x + y) instead"
                 )
-        yield
-        self._version += 1
+        try:
+            yield
+        finally:
+            self._version += 1
 
-    def _apply_inplace(self, name: str, ufunc: Any, other: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
+    def _check_update(self, name: str, value: Any, shape: tuple[int, ...] | None = None,
+                      same_kind: bool = True) -> np.ndarray:
+        """``value`` as an array, once sure that NumPy will write it into ``shape`` (this
+        tensor's shape by default): the memory is writable, the value broadcasts to the
+        shape, and (for arithmetic and copy_) its dtype casts to this one's within its kind."""
+        value = value.data if isinstance(value, Tensor) else value
+        if not isinstance(value, np.ndarray | np.generic | int | float | bool):
+            value = np.asarray(value)  # (a list, say; a Python number stays one for NumPy)
+        shape = self.shape if shape is None else shape
+        problem = None
+        if not self.data.flags.writeable:
+            problem = "this tensor's memory is read-only (a broadcast view, say): clone() it"
+        elif _broadcast(shape, np.shape(value)) != shape:
+            problem = "the value does not broadcast to it"
+        elif same_kind and not np.can_cast(np.result_type(self.dtype, value), self.dtype,
+                                           "same_kind"):
+            problem = f"its type does not cast to {self.dtype} within its kind"
+        if problem:
+            raise ValueError(f"{name}: cannot update a tensor of shape {shape} in place with "
+                             f"shape {np.shape(value)}: {problem}")
+        return value
+
+    def _apply_inplace(self, name: str, ufunc: Any, other: Any, alpha: Scalar = 1) -> Tensor:
+        value = self._check_update(name, other)
+        if alpha != 1:
+            value = value * alpha
         with self._inplace(name, other):
-            try:
-                ufunc(self.data, value, out=self.data, casting="same_kind")
-            except (ValueError, TypeError) as err:
-                shape = np.shape(value)
-                raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} "
-                                 f"in place with shape {shape}: {err}") from None
+            ufunc(self.data, value, out=self.data, casting="same_kind")
         return self
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._apply_inplace("add_", np.add, other)
+        return self._apply_inplace("add_", np.add, other, alpha)
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._apply_inplace("sub_", np.subtract, other)
+        return self._apply_inplace("sub_", np.subtract, other, alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return self._apply_inplace("mul_", np.multiply, other)
@@ -666,13 +693,9 @@ class Tensor:
         return self._apply_inplace("div_", np.divide, other)
 
     def copy_(self, src: Any) -> Tensor:
-        value = src.data if isinstance(src, Tensor) else np.asarray(src)
+        value = self._check_update("copy_", src)
         with self._inplace("copy_", src):
-            try:
-                np.copyto(self.data, value, casting="same_kind")
-            except (ValueError, TypeError) as err:
-                raise ValueError(f"copy_: cannot copy shape {np.shape(value)} into a tensor "
-                                 f"of shape {self.shape}: {err}") from None
+            np.copyto(self.data, value, casting="same_kind")
         return self
 
     def fill_(self, value: Scalar) -> Tensor:
@@ -689,11 +712,15 @@ class Tensor:
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        index = _index(key)
+        try:  # (reading the entries checks the index before anything is written)
+            shape = np.shape(self.data[index])
+        except IndexError as err:
+            raise IndexError(f"setitem: {err} (tensor of shape {self.shape})") from None
+        # (assignment casts as NumPy's and PyTorch's do: a float into an int tensor truncates)
+        new = self._check_update("setitem", value, shape, same_kind=False)
         with self._inplace("setitem", value):
-            try:
-                self.data[_index(key)] = value.data if isinstance(value, Tensor) else value
-            except (ValueError, IndexError) as err:
-                raise type(err)(f"setitem: {err} (tensor of shape {self.shape})") from None
+            self.data[index] = new
 
     # Augmented assignment updates in place like PyTorch, except on a tensor inside a
     # graph, where it rebinds the name to the out-of-place result (in-place would corrupt
