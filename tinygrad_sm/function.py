@@ -86,10 +86,20 @@ class Function:
             anomaly.check_forward(fn, out)
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A weak reference cannot be pickled: keep the output itself (pickle and deepcopy
+        # handle the cycle), and refer to it weakly again once loaded
+        state = self.__dict__.copy()
+        if state.get("_output") is not None:
+            state["_output"] = state["_output"]()
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # An op unpickled (or deep-copied) keeps its number: later ops must get larger ones
         global _numbering
         self.__dict__.update(state)
+        if self.__dict__.get("_output") is not None:
+            self._output = weakref.ref(self._output)
         if "seq" in state:
             _numbering = itertools.count(max(next(_numbering), state["seq"] + 1))
 
