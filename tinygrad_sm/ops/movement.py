@@ -107,7 +107,7 @@ class GetItem(_View):
     def forward(self, x, index):
         self.index = index
         out = x[index]
-        if type(out) is not np.ndarray:  # one entry, as a NumPy scalar, a copy: x[i, ...]
+        if isinstance(out, np.generic):  # one entry, as a NumPy scalar, a copy: x[i, ...]
             # gives it as a 0-d view instead, as PyTorch's x[i] is a view
             out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
         return out
