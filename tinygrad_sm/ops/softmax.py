@@ -29,7 +29,9 @@ def _shift(x: np.ndarray, dims: tuple[int, ...], keep_inf: bool = True) -> np.nd
 
 def _log_sum_exp_shifted(shifted: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
     """log sum e^shifted along dims (kept as size-1 dims), for already shifted inputs."""
-    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf row
+    # log 0 = -inf for an all -inf row; e^x = inf for logsumexp's row holding +inf, which it
+    # shifts by 0 (the result is +inf all the same)
+    with np.errstate(divide="ignore", over="ignore"):
         return np.log(np.sum(np.exp(shifted), axis=dims, keepdims=True))
 
 
