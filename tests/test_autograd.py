@@ -372,6 +372,10 @@ def test_one_entry_is_a_view_as_in_pytorch():
     x[1].add_(10)
     np.testing.assert_array_equal(x.data, [1.0, 12.0, 3.0])
     assert x._version == 1 and x[1].shape == ()
+    m = tg.tensor(np.arange(6.0).reshape(2, 3))
+    m[tg.tensor(1)].add_(100)  # a 0-d integer tensor indexes as an int: a view
+    m[tg.tensor(0), tg.tensor([1])].add_(100)  # a 1-d one is an advanced index: a copy
+    np.testing.assert_array_equal(m.data, [[0, 1, 2], [103, 104, 105]])
 
 
 def test_a_copy_made_by_indexing_has_its_own_version_counter():

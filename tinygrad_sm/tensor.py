@@ -105,8 +105,9 @@ def _index(key: Any) -> Any:
     """Turn Tensors, lists and ranges inside an index into NumPy index arrays."""
     if isinstance(key, tuple):
         return tuple(_index(k) for k in key)
-    if isinstance(key, Tensor):
-        return key.data
+    if isinstance(key, Tensor):  # (a 0-d integer tensor indexes as an int, as in PyTorch:
+        # the result is a view, not an advanced-indexing copy)
+        return int(key.data) if key.ndim == 0 and key.dtype.kind in "iu" else key.data
     if isinstance(key, list | range):
         return np.asarray(key)
     return key
