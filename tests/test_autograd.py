@@ -306,7 +306,14 @@ def test_an_inplace_write_that_fails_changes_no_version():
         x.expand(2, 3).add_(1)  # a read-only view
     with pytest.raises(ValueError, match="add_: cannot update"):
         x[:2].add_(np.ones(4))
+    for write in (lambda v: v.fill_(2), lambda v: v.clamp_(0, 1)):  # every write checks
+        with pytest.raises(ValueError, match="_: cannot update .* memory is read-only"):
+            write(x.expand(2, 3))
     assert x._version == 0
+    ints = tg.arange(3)
+    with pytest.raises(ValueError, match="add_: .* does not cast to int64"):
+        ints.add_(1, alpha=0.5)  # the check sees the scaled value, 0.5
+    assert ints._version == 0
     loss.backward()
     np.testing.assert_array_equal(w.grad.data, [1.0, 1.0, 1.0])
 

@@ -627,8 +627,11 @@ class Tensor:
     def _inplace(self, name: str, other: Any = None) -> Iterator[None]:
         """Around an in-place write: refuse it where it would corrupt a graph, and bump the
         version after it, even if it raised: a write that failed midway may have changed
-        part of the data. (Callers first check what NumPy would refuse, so that a plain
-        mistake neither writes nor bumps.)"""
+        part of the data. (Read-only memory is refused here, and callers first check the
+        value, so that a plain mistake neither writes nor bumps.)"""
+        if not self.data.flags.writeable:
+            raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} in place: "
+                             "its memory is read-only (a broadcast view, say): clone() it")
         if _state.enabled:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -652,18 +655,17 @@ class Tensor:
             self._version += 1
 
     def _check_update(self, name: str, value: Any, shape: tuple[int, ...] | None = None,
-                      same_kind: bool = True) -> np.ndarray:
-        """``value`` as an array, once sure that NumPy will write it into ``shape`` (this
-        tensor's shape by default): the memory is writable, the value broadcasts to the
-        shape, and (for arithmetic and copy_) its dtype casts to this one's within its kind."""
+                      same_kind: bool = True) -> Any:
+        """``value`` as NumPy is to take it (an array, or a Python number kept as one), once
+        sure that it can be written into ``shape`` (this tensor's shape by default): it
+        broadcasts to the shape and (for arithmetic and copy_) its type casts to this
+        tensor's dtype within its kind."""
         value = value.data if isinstance(value, Tensor) else value
         if not isinstance(value, np.ndarray | np.generic | int | float | bool):
             value = np.asarray(value)  # (a list, say; a Python number stays one for NumPy)
         shape = self.shape if shape is None else shape
         problem = None
-        if not self.data.flags.writeable:
-            problem = "this tensor's memory is read-only (a broadcast view, say): clone() it"
-        elif _broadcast(shape, np.shape(value)) != shape:
+        if _broadcast(shape, np.shape(value)) != shape:
             problem = "the value does not broadcast to it"
         elif same_kind and not np.can_cast(np.result_type(self.dtype, value), self.dtype,
                                            "same_kind"):
@@ -674,9 +676,10 @@ class Tensor:
         return value
 
     def _apply_inplace(self, name: str, ufunc: Any, other: Any, alpha: Scalar = 1) -> Tensor:
-        value = self._check_update(name, other)
-        if alpha != 1:
-            value = value * alpha
+        value = other.data if isinstance(other, Tensor) else other
+        if alpha != 1:  # (scaled first, so that the check sees the value written)
+            value = np.multiply(value, alpha)
+        value = self._check_update(name, value)
         with self._inplace(name, other):
             ufunc(self.data, value, out=self.data, casting="same_kind")
         return self
