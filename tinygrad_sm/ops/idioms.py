@@ -34,7 +34,7 @@ def ones(n: int, dtype: np.dtype) -> np.ndarray:
 
 def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A read-only array of zeros."""
-    return (_constant(np.zeros, shape, dtype) if _size(shape) <= _LARGEST
+    return (_constant(np.zeros, shape, dtype) if math.prod(shape) <= _LARGEST
             else np.zeros(shape, dtype))
 
 
@@ -73,10 +73,3 @@ def _constant(make: Callable[..., np.ndarray], shape: tuple[int, ...],
     a = make(shape, dtype)
     a.flags.writeable = False  # shared by every caller: nobody may write into it
     return a
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
