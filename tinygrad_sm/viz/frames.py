@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import run_backward, topological_order
+from tinygrad_sm.engine import _seed, run_backward, topological_order
 from tinygrad_sm.function import Function
 from tinygrad_sm.tensor import Tensor
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
@@ -29,8 +29,8 @@ def backward_steps(root: Tensor, gradient: Any = None,
     The engine's own backward pass runs (retaining the graph, touching no ``.grad``) and
     each step is recorded as it happens. Needs the graph's saved tensors: call it before
     ``root.backward()`` (or after ``backward(retain_graph=True)``)."""
-    seed = np.ones(root.shape, root.dtype) if gradient is None else gradient
-    known: dict[int, np.ndarray] = {id(root): np.asarray(getattr(seed, "data", seed), root.dtype)}
+    seed = _seed(root, gradient, "backward_frames")  # (the engine's: 1 for a scalar root)
+    known: dict[int, np.ndarray] = {id(root): seed.data}
     steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
 
     def record(fn: Function, grads: Any) -> None:
@@ -46,7 +46,7 @@ def backward_steps(root: Tensor, gradient: Any = None,
                 f"backward_frames: the graph was freed by backward ({t.grad_fn.name} has no "
                 "saved tensors); draw the frames before calling backward, or call "
                 "backward(retain_graph=True)")
-    run_backward([root], [gradient], retain_graph=True, create_graph=False, capture=(),
+    run_backward([root], [seed], retain_graph=True, create_graph=False, capture=(),
                  where="backward_frames", observe=record)
     return steps
 
