@@ -98,8 +98,8 @@ class Function:
         # An op unpickled (or deep-copied) keeps its number: later ops must get larger ones
         global _numbering
         self.__dict__.update(state)
-        if self.__dict__.get("_output") is not None:
-            self._output = weakref.ref(self._output)
+        if state.get("_output") is not None:
+            self._output = weakref.ref(state["_output"])
         if "seq" in state:
             _numbering = itertools.count(max(next(_numbering), state["seq"] + 1))
 

@@ -56,10 +56,9 @@ def _as_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
             arr = arr.astype(np.float32)
         copy = False
     _check_numeric("tensor", arr, type(data).__name__)
-    if dtype is not None and arr.dtype != _native(dtype):
-        return arr.astype(_native(dtype))
-    if not arr.dtype.isnative:  # (big-endian data, say, read from a file)
-        return arr.astype(_native(arr.dtype))
+    want = _native(arr.dtype if dtype is None else dtype)  # (big-endian data, say, from a file)
+    if arr.dtype != want:
+        return arr.astype(want)
     return arr.copy() if copy else arr
 
 
@@ -791,7 +790,9 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     return ops.Where.apply(cond, x, y)
 
 
+# What pickle keeps of a tensor: its slots, with the counter as a number (see __getstate__)
+_PICKLED = tuple(k for k in Tensor.__slots__ if k not in ("_counter", "__weakref__"))
+
 # Bottom imports: the ops and the engine need the Tensor class defined above.
-_PICKLED = ("data", "grad", "requires_grad", "grad_fn", "name", "_retains_grad")
 
 from tinygrad_sm import engine, ops  # noqa: E402
