@@ -8,18 +8,6 @@ import time
 from collections.abc import Callable
 
 
-def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` in seconds, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def paired_times(fns: dict[str, Callable[[], object]], repeats: int = 7,
                  warmup: int = 2, number: int = 1) -> dict[str, float]:
     """Median time of one call of each function (see ``paired_samples``)."""
