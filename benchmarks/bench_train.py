@@ -23,7 +23,7 @@ import tinygrad_sm as tg
 import tinygrad_sm.functional as F
 from benchmarks.common import paired_samples, paired_times, quartiles, try_import_torch
 from tinygrad_sm import nn, optim
-from tinygrad_sm.ops import idioms
+from tinygrad_sm.core import idioms
 
 LR = 0.1
 
@@ -121,7 +121,7 @@ def training_step(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 # the step's shapes (h: batch x 128 activations, e: batch x 10 exponentials, t: the batch's
 # class indices; rows and starts: the row numbers and where rows start in e flattened,
 # which both steps compute once), with the engine's cached ones and zeros: the claims in
-# tinygrad_sm/ops/idioms.py are these numbers.
+# tinygrad_sm/core/idioms.py are these numbers.
 IDIOMS = {
     "relu": ("np.maximum(h, 0)", lambda a: np.maximum(a.h, 0),
              "np.maximum(zeros, h)", lambda a: np.maximum(idioms.zeros(a.h.shape, a.h.dtype), a.h)),
@@ -166,7 +166,7 @@ def numpy_idioms(batches=(64, 512), repeats: int = 30) -> dict[str, float]:
 
 def live_graph_nodes() -> int:
     """Recorded ops still alive (graph nodes that were not freed)."""
-    from tinygrad_sm.function import Function
+    from tinygrad_sm.core.function import Function
 
     # issubclass on the type: isinstance would poke lazy module objects (torch's) awake
     return sum(issubclass(type(o), Function) for o in gc.get_objects())

@@ -72,7 +72,7 @@ def render(data: dict) -> str:
         "Where the time goes: at batch 512 the step is nearly all BLAS (the two 784-wide",
         "matrix products), and the engine does some of NumPy's work faster than the",
         "hand-written step, with the idioms below (their ones and zeros cached:",
-        "tinygrad_sm/ops/idioms.py), which recovers part of its bookkeeping's cost.",
+        "tinygrad_sm/core/idioms.py), which recovers part of its bookkeeping's cost.",
         "At batch 64 that bookkeeping (recording four ops, checking inputs, walking the graph",
         "back, the optimizer's loop) is a larger share of the step.",
         "",

@@ -36,7 +36,7 @@ def test_diamond():
 def test_backward_waits_for_every_consumer_of_a_tensor(monkeypatch):
     # b is used by an op recorded long after it (e); backward must still sum both of b's
     # gradients before running b's op, whatever order the ops were created in
-    from tinygrad_sm.function import Function
+    from tinygrad_sm.core.function import Function
 
     x = leaf(0.5)
     a = x * 3
@@ -44,7 +44,7 @@ def test_backward_waits_for_every_consumer_of_a_tensor(monkeypatch):
     c = a * 2
     d = c.tanh()
     e = b * d + b
-    drawn = [t.grad_fn.name for t in tg.engine.topological_order([e]) if t.grad_fn]
+    drawn = [t.grad_fn.name for t in tg.core.backward.topological_order([e]) if t.grad_fn]
     ran = []  # ops in the order backward finished them (each is released right after)
     release = Function.release
     monkeypatch.setattr(Function, "release", lambda fn: (ran.append(fn.name), release(fn)))
@@ -70,7 +70,7 @@ def test_graph_loaded_from_another_process_keeps_its_order(monkeypatch):
     import itertools
     import pickle
 
-    from tinygrad_sm import function
+    from tinygrad_sm.core import function
 
     x = leaf([1.0, 2.0])
     for _ in range(50):
@@ -471,7 +471,7 @@ def test_leaf_grad_owns_its_array():
 
 
 def test_op_names_come_from_class_names():
-    from tinygrad_sm.function import Function
+    from tinygrad_sm.core.function import Function
 
     names = {n: type(n, (Function,), {}).name for n in ("LogSoftmax", "GELU", "SiLU", "Relu")}
     assert names == {"LogSoftmax": "log_softmax", "GELU": "gelu", "SiLU": "si_lu",

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_sm import rng
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.data import (
     DataLoader,
     Dataset,
@@ -17,7 +18,6 @@ from tinygrad_sm.data import (
     random_split,
     train_test_split,
 )
-from tinygrad_sm.tensor import Tensor
 
 
 def make_ds(n: int = 10) -> TensorDataset:

@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_sm as tg
 from tinygrad_sm.autograd import GradcheckError, gradcheck, gradgradcheck
-from tinygrad_sm.function import Function
+from tinygrad_sm.core.function import Function
 
 
 class ScaledSquare(Function):

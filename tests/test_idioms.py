@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_sm as tg
-from tinygrad_sm.ops import idioms
+from tinygrad_sm.core import idioms
 
 FLOATS = st.sampled_from([np.float32, np.float64])
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_sm import init, nn
-from tinygrad_sm.creation import randn, zeros
+from tinygrad_sm.core.creation import randn, zeros
 from tinygrad_sm.rng import manual_seed
 
 

@@ -9,7 +9,7 @@ from tinygrad_sm import nn, optim
 from tinygrad_sm.data import DataLoader, Normalizer, TensorDataset, train_test_split
 from tinygrad_sm.datasets import load_iris
 from tinygrad_sm.learner import EarlyStopping, ParamScheduler
-from tinygrad_sm.lightning import LightningModule, Trainer
+from tinygrad_sm.learner.lightning import LightningModule, Trainer
 from tinygrad_sm.sched import sched_lin
 
 # --- the iris example, as written for PyTorch Lightning ----------------------------------------

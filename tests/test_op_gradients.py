@@ -144,7 +144,7 @@ def _subclasses(cls):
 def test_ops_with_a_numpy_backward_are_the_checked_ones():
     # each of these has a test that its backward_numpy equals its Tensor-op backward (here
     # for relu, in test_functional for linear and cross_entropy): a new one needs one too
-    from tinygrad_sm.function import Function
+    from tinygrad_sm.core.function import Function
 
     with_numpy = {cls.__name__ for cls in _subclasses(Function) if cls.backward_numpy}
     assert with_numpy == {"Relu", "Linear", "CrossEntropy"}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_sm as tg
-from tinygrad_sm.function import Function
+from tinygrad_sm.core.function import Function
 from tinygrad_sm.optim import SGD, Adam, AdamW, Optimizer
 
 # A non-quadratic objective, so that trajectories depend on every detail of the update:

@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_sm import nn
 from tinygrad_sm import serialization as S
-from tinygrad_sm.creation import randn, tensor
+from tinygrad_sm.core.creation import randn, tensor
 from tinygrad_sm.serialization import SerializationError, load, save
 
 

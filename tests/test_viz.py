@@ -10,8 +10,8 @@ import pytest
 
 import tinygrad_sm as tg
 from tinygrad_sm.autograd import GradcheckError, gradcheck
-from tinygrad_sm.function import Function, _scope
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.function import Function, _scope
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz import (
     GraphvizNotFoundError,
     backward_steps,
@@ -158,7 +158,7 @@ def test_legend_is_present_and_lists_the_kinds_drawn():
 def test_show_backward_numbers_ops_in_backward_order_and_labels_gradient_shapes():
     x, w, b, loss = small_graph()
     dot = to_dot(loss, show_backward=True, legend=False)
-    order = [t.grad_fn.name for t in tg.engine.topological_order([loss]) if t.grad_fn]
+    order = [t.grad_fn.name for t in tg.core.backward.topological_order([loss]) if t.grad_fn]
     numbered = sorted((int(m.group(1)), m.group(2)) for m in re.finditer(r"#(\d+) (\w+)", dot))
     assert [name for _, name in numbered] == order
     assert any('label=" (3, 2)"' in e for e in edge_lines(dot))  # the gradient reaching w

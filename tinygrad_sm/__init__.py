@@ -7,7 +7,7 @@
 import numpy as _np
 
 from tinygrad_sm import autograd, data, datasets, functional, init, nn, optim, plot, sched, viz
-from tinygrad_sm.creation import (
+from tinygrad_sm.core.creation import (
     arange,
     eye,
     from_numpy,
@@ -21,12 +21,12 @@ from tinygrad_sm.creation import (
     zeros,
     zeros_like,
 )
-from tinygrad_sm.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_sm.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_sm.core.tensor import Tensor, cat, stack, where
 from tinygrad_sm.learner import Learner
-from tinygrad_sm.lightning import Trainer
+from tinygrad_sm.learner.lightning import Trainer
 from tinygrad_sm.rng import manual_seed
 from tinygrad_sm.serialization import load, save
-from tinygrad_sm.tensor import Tensor, cat, stack, where
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_

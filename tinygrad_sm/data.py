@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm import rng as _rng
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.tensor import Tensor
 
 __all__ = [
     "Dataset",

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.ops.idioms import largest, smallest
-from tinygrad_sm.ops.linear import Linear
-from tinygrad_sm.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from tinygrad_sm.core.idioms import largest, smallest
+from tinygrad_sm.core.tensor import Tensor, where
+from tinygrad_sm.fused.linear import Linear
+from tinygrad_sm.fused.losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from tinygrad_sm.rng import get_rng
-from tinygrad_sm.tensor import Tensor, where
 
 __all__ = [
     "accuracy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -80,7 +80,7 @@ def logsumexp(x: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Ten
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features) and x of shape
-    (..., in_features): one fused op (see ``tinygrad_sm.ops.linear.Linear``)."""
+    (..., in_features): one fused op (see ``tinygrad_sm.fused.linear.Linear``)."""
     x, weight = _tensor(x), _tensor(weight)
     if bias is None:
         return Linear.apply(x, weight)
@@ -255,7 +255,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, ignore_index:
 
     PyTorch's definition (the smoothing term uses the class weights too; 'mean' divides
     both terms by sum_i w_{t_i} over non-ignored targets). Its gradient is
-    (softmax - onehot) / N for the plain mean (see ``tinygrad_sm.ops.loss.CrossEntropy``).
+    (softmax - onehot) / N for the plain mean (see ``tinygrad_sm.fused.losses.CrossEntropy``).
     Stable for huge logits: two logits of 1e8 give log 2.
 
     Shapes as ``nll_loss``: (N, C) or (N, C, d1, ...) logits, integer targets (N,) or

@@ -21,9 +21,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_sm.grad_mode import no_grad
+from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.rng import get_rng
-from tinygrad_sm.tensor import Tensor
 
 __all__ = [
     "Estimate", "LayerStats", "activation_stats", "calculate_gain", "constant_",

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.grad_mode import enable_grad
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.grad_mode import enable_grad
+from tinygrad_sm.core.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.grad_mode import no_grad
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.tensor import Tensor
 
 Series = Sequence[float] | np.ndarray
 

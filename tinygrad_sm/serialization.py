@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.tensor import Tensor
 
 __all__ = ["SerializationError", "load", "save"]
 

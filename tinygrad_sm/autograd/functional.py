@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import run_backward
-from tinygrad_sm.tensor import Tensor, stack
+from tinygrad_sm.core.backward import run_backward
+from tinygrad_sm.core.tensor import Tensor, stack
 
 
 def _as_tuple(x: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:

@@ -18,12 +18,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.learner.learner import (
     CancelFitException,
     CancelValidException,
     _model_state,
 )
-from tinygrad_sm.tensor import Tensor
 
 __all__ = [
     "Callback",

@@ -11,8 +11,8 @@ import numpy as np
 
 from tinygrad_sm import functional as F
 from tinygrad_sm import init
+from tinygrad_sm.core.tensor import Tensor, _native
 from tinygrad_sm.nn.module import Module, Parameter
-from tinygrad_sm.tensor import Tensor, _native
 
 __all__ = [
     "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "ReLU", "Sigmoid",

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm import functional as F
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.nn.module import Module
-from tinygrad_sm.tensor import Tensor
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss"]
 

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_sm.function import _scope
-from tinygrad_sm.grad_mode import no_grad
-from tinygrad_sm.tensor import Tensor, _as_array, _native
+from tinygrad_sm.core.function import _scope
+from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.tensor import Tensor, _as_array, _native
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
 
@@ -83,7 +83,7 @@ class Module:
     """Base class of layers and models: subclass it, assign Parameters and sub-Modules in
     ``__init__`` (after ``super().__init__()``), and define ``forward``.
 
-    ``module(x)`` runs ``forward`` with ``tinygrad_sm.function._scope.current`` set to the
+    ``module(x)`` runs ``forward`` with ``tinygrad_sm.core.function._scope.current`` set to the
     module (so each recorded op knows which module made it), then the forward hooks."""
 
     training: bool

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.autograd import gradcheck
-from tinygrad_sm.function import Function
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.rng import get_rng_state, set_rng_state
-from tinygrad_sm.tensor import Tensor
 from tinygrad_sm.viz.graph import collect
 
 

@@ -1,6 +1,6 @@
 """``backward_frames``: one drawing per step of the backward pass, to page through.
 
-Backward visits the ops in reverse topological order (``tinygrad_sm.engine``). At
+Backward visits the ops in reverse topological order (``tinygrad_sm.core.backward``). At
 each step the op receives dL/d(its output), the sum of what its consumers sent, and
 sends dL/d(input) = backward(dL/d(output)) to each input. The frames replay that walk
 without touching any ``.grad``: frame 0 shows the seed dL/dL = 1 at the output, frame k
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import _seed, run_backward, topological_order
-from tinygrad_sm.function import Function
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.backward import _seed, run_backward, topological_order
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
 from tinygrad_sm.viz.render import digraph_class
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.engine import topological_order
-from tinygrad_sm.function import Function
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.backward import topological_order
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.tensor import Tensor
 
 # Fill colours (Material palette, light shades so that black text stays readable).
 COLORS = {

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
 
 INSTALL_HINT = """\

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz.graph import collect
 from tinygrad_sm.viz.render import draw_graph
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm import anomaly
-from tinygrad_sm.grad_mode import _GradMode
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core import anomaly
+from tinygrad_sm.core.grad_mode import _GradMode
+from tinygrad_sm.core.tensor import Tensor
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:

@@ -9,7 +9,7 @@ binary cross-entropies), whose backward also has a NumPy path for when it is not
 ``idioms`` holds the NumPy idioms those hot ops use where the obvious call is slow.
 """
 
-from tinygrad_sm.ops.elementwise import (
+from tinygrad_sm.core.ops.elementwise import (
     Abs,
     Add,
     Cast,
@@ -30,10 +30,10 @@ from tinygrad_sm.ops.elementwise import (
     Tanh,
     Where,
 )
-from tinygrad_sm.ops.matmul import Matmul
-from tinygrad_sm.ops.movement import Cat, Expand, GetItem, IndexAdd, Permute, Reshape, SumTo
-from tinygrad_sm.ops.reduce import Max, Sum
-from tinygrad_sm.ops.softmax import LogSoftmax, LogSumExp, Softmax
+from tinygrad_sm.core.ops.matmul import Matmul
+from tinygrad_sm.core.ops.movement import Cat, Expand, GetItem, IndexAdd, Permute, Reshape, SumTo
+from tinygrad_sm.core.ops.reduce import Max, Sum
+from tinygrad_sm.core.ops.softmax import LogSoftmax, LogSumExp, Softmax
 
 __all__ = [
     "Abs", "Add", "Cast", "Cat", "Clamp", "Clone", "Div", "Exp", "Expand", "GetItem",

@@ -38,7 +38,8 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from tinygrad_sm.grad_mode import no_grad
+from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.learner.callbacks import (
     AvgStat,
     Callback,
@@ -49,7 +50,6 @@ from tinygrad_sm.learner.callbacks import (
 from tinygrad_sm.learner.learner import Learner, _split_batch
 from tinygrad_sm.nn.module import Module
 from tinygrad_sm.optim import Optimizer
-from tinygrad_sm.tensor import Tensor
 
 __all__ = ["LightningModule", "Trainer"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tinygrad_sm.function import Function
-    from tinygrad_sm.tensor import Tensor
+    from tinygrad_sm.core.function import Function
+    from tinygrad_sm.core.tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_sm.function import Function
+from tinygrad_sm.core.function import Function
 
 
 class Matmul(Function):

@@ -2,7 +2,7 @@
 
 A Tensor holds ``data`` (an ndarray), ``requires_grad``, ``grad`` (a Tensor, filled by
 backward) and ``grad_fn`` (the op that made it; None for a leaf). Every differentiable
-method below is one op from ``tinygrad_sm.ops`` or a few of them composed; this file only
+method below is one op from ``tinygrad_sm.core.ops`` or a few of them composed; this file only
 turns PyTorch-style calls into those ops.
 
 Dtypes: Python numbers and lists become float32 (ints stay int64); a NumPy array keeps
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.grad_mode import _state
+from tinygrad_sm.core.grad_mode import _state
 
 Dim = int | Sequence[int] | None
 Scalar = int | float | bool
@@ -125,7 +125,7 @@ class Tensor:
     data: np.ndarray
     grad: Tensor | None
     requires_grad: bool
-    grad_fn: Any  # a tinygrad_sm.function.Function, or None for a leaf
+    grad_fn: Any  # a tinygrad_sm.core.function.Function, or None for a leaf
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
@@ -795,4 +795,5 @@ _PICKLED = tuple(k for k in Tensor.__slots__ if k not in ("_counter", "__weakref
 
 # Bottom imports: the ops and the engine need the Tensor class defined above.
 
-from tinygrad_sm import engine, ops  # noqa: E402
+from tinygrad_sm.core import backward as engine  # noqa: E402
+from tinygrad_sm.core import ops  # noqa: E402

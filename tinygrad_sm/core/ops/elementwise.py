@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_sm.function import Function
-from tinygrad_sm.ops.idioms import zeros
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.idioms import zeros
+from tinygrad_sm.core.tensor import Tensor
 
 
 def unbroadcast(grad: Tensor, like: Tensor) -> Tensor | None:

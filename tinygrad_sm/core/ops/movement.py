@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_sm.function import Function
+from tinygrad_sm.core.function import Function
 
 
 class _View(Function):

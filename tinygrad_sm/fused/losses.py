@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from tinygrad_sm.function import Function
-from tinygrad_sm.grad_mode import is_grad_enabled
-from tinygrad_sm.ops.elementwise import const
-from tinygrad_sm.ops.idioms import all_finite, row_sums
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.grad_mode import is_grad_enabled
+from tinygrad_sm.core.idioms import all_finite, row_sums
+from tinygrad_sm.core.ops.elementwise import const
+from tinygrad_sm.core.tensor import Tensor
 
 
 class CrossEntropy(Function):

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from tinygrad_sm.function import Function
-from tinygrad_sm.ops.idioms import column_sums
-from tinygrad_sm.tensor import Tensor
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.idioms import column_sums
+from tinygrad_sm.core.tensor import Tensor
 
 
 class Linear(Function):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_sm.function import Function
-from tinygrad_sm.ops.reduce import keepdim_shape
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.ops.reduce import keepdim_shape
 
 
 def _shift(x: np.ndarray, dims: tuple[int, ...], keep_inf: bool = True) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_sm.function import Function
-from tinygrad_sm.ops.elementwise import const
+from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.ops.elementwise import const
 
 
 def keepdim_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> tuple[int, ...]:

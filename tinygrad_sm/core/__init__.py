@@ -1,0 +1,1 @@
+"""The engine: Tensor, Function, the backward walk, grad mode and the textbook ops."""

@@ -1,0 +1,1 @@
+"""Fused ops for the hot paths of training: linear and the cross-entropies."""
