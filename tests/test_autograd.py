@@ -44,7 +44,7 @@ def test_backward_waits_for_every_consumer_of_a_tensor(monkeypatch):
     c = a * 2
     d = c.tanh()
     e = b * d + b
-    drawn = [t.grad_fn.name for t in tg.core.backward.topological_order([e]) if t.grad_fn]
+    drawn = [t.grad_fn.name for t in tg.viz.graph.topological_order([e]) if t.grad_fn]
     ran = []  # ops in the order backward finished them (each is released right after)
     release = Function.release
     monkeypatch.setattr(Function, "release", lambda fn: (ran.append(fn.name), release(fn)))
@@ -70,7 +70,7 @@ def test_graph_loaded_from_another_process_keeps_its_order(monkeypatch):
     import itertools
     import pickle
 
-    from tinygrad_sm.core import function
+    from tinygrad_sm.core import bookkeeping as function
 
     x = leaf([1.0, 2.0])
     for _ in range(50):

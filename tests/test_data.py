@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_sm import rng
+from tinygrad_sm.core import rng
 from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.data import (
     DataLoader,

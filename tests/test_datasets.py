@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_sm.datasets.mnist as mnist_mod
-from tinygrad_sm import rng as rng_mod
+from tinygrad_sm.core import rng as rng_mod
 from tinygrad_sm.datasets import (
     LabeledData,
     load_digits,

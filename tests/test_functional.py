@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import tinygrad_sm.functional as F
 from tinygrad_sm.autograd import grad, gradcheck, gradgradcheck
 from tinygrad_sm.core.creation import tensor
+from tinygrad_sm.core.rng import manual_seed
 from tinygrad_sm.fused.linear import Linear
-from tinygrad_sm.rng import manual_seed
 
 fast = settings(max_examples=15, deadline=None)
 seeds = st.integers(0, 2**32 - 1)

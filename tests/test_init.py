@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_sm import init, nn
 from tinygrad_sm.core.creation import randn, zeros
-from tinygrad_sm.rng import manual_seed
+from tinygrad_sm.core.rng import manual_seed
 
 
 def param(*shape):

@@ -631,7 +631,7 @@ def test_lr_find_sweeps_exponentially_and_restores_everything():
     learn.fit(1)
     weights = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     opt_state = learn.opt.state_dict()
-    rng_state = tg.rng.get_rng_state()
+    rng_state = tg.core.rng.get_rng_state()
     suggestion = learn.lr_find(start_lr=1e-5, end_lr=10, num_it=30, stop_div=False)
     finder = learn.lr_finder
     assert len(finder.lrs) == 30
@@ -646,7 +646,7 @@ def test_lr_find_sweeps_exponentially_and_restores_everything():
     assert after["param_groups"] == opt_state["param_groups"]
     np.testing.assert_array_equal(after["state"][0]["momentum_buffer"],
                                   opt_state["state"][0]["momentum_buffer"])
-    assert tg.rng.get_rng_state() == rng_state
+    assert tg.core.rng.get_rng_state() == rng_state
     assert learn.epochs_done == 1
 
 

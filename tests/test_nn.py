@@ -10,8 +10,8 @@ import pytest
 import tinygrad_sm.functional as F
 from tinygrad_sm import nn
 from tinygrad_sm.autograd import gradcheck, gradgradcheck
+from tinygrad_sm.core.bookkeeping import _scope
 from tinygrad_sm.core.creation import randn, tensor
-from tinygrad_sm.core.function import _scope
 from tinygrad_sm.core.grad_mode import no_grad
 from tinygrad_sm.core.tensor import Tensor
 

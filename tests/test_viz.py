@@ -10,7 +10,8 @@ import pytest
 
 import tinygrad_sm as tg
 from tinygrad_sm.autograd import GradcheckError, gradcheck
-from tinygrad_sm.core.function import Function, _scope
+from tinygrad_sm.core.bookkeeping import _scope
+from tinygrad_sm.core.function import Function
 from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz import (
     GraphvizNotFoundError,
@@ -158,7 +159,7 @@ def test_legend_is_present_and_lists_the_kinds_drawn():
 def test_show_backward_numbers_ops_in_backward_order_and_labels_gradient_shapes():
     x, w, b, loss = small_graph()
     dot = to_dot(loss, show_backward=True, legend=False)
-    order = [t.grad_fn.name for t in tg.core.backward.topological_order([loss]) if t.grad_fn]
+    order = [t.grad_fn.name for t in tg.viz.graph.topological_order([loss]) if t.grad_fn]
     numbered = sorted((int(m.group(1)), m.group(2)) for m in re.finditer(r"#(\d+) (\w+)", dot))
     assert [name for _, name in numbered] == order
     assert any('label=" (3, 2)"' in e for e in edge_lines(dot))  # the gradient reaching w
@@ -479,9 +480,9 @@ def test_find_wrong_ops_passes_correct_ops_including_float32_and_casts():
     cond = tg.where(x > 0, x, x * 0.5).sum()  # a boolean input stays as it is
     assert find_wrong_ops(cond.double()) == []
     big = tg.randn(20, 30, requires_grad=True)  # > 64 elements: fast mode
-    state = tg.rng.get_rng_state()
+    state = tg.core.rng.get_rng_state()
     assert find_wrong_ops((big.double().sigmoid() * 2).sum()) == []
-    assert tg.rng.get_rng_state() == state  # the package RNG is left as it was
+    assert tg.core.rng.get_rng_state() == state  # the package RNG is left as it was
 
 
 # -- one training step ---------------------------------------------------------------------

@@ -22,10 +22,11 @@ from tinygrad_sm.core.creation import (
     zeros_like,
 )
 from tinygrad_sm.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from tinygrad_sm.core.tensor import Tensor, cat, stack, where
+from tinygrad_sm.core.pytorch_api import cat, stack, where
+from tinygrad_sm.core.rng import manual_seed
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.learner import Learner
 from tinygrad_sm.learner.lightning import Trainer
-from tinygrad_sm.rng import manual_seed
 from tinygrad_sm.serialization import load, save
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64

@@ -8,7 +8,7 @@ uses ``get_batch`` when it is there (and no ``collate_fn`` is given), else fetch
 one by one and collates them.
 
 Random choices (shuffling, splits) use ``np.random.default_rng(seed)`` when a seed is given,
-else the package generator :func:`tinygrad_sm.rng.get_rng`, so ``tg.manual_seed`` makes
+else the package generator :func:`tinygrad_sm.core.rng.get_rng`, so ``tg.manual_seed`` makes
 them reproducible.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm import rng as _rng
+from tinygrad_sm.core import rng as _rng
 from tinygrad_sm.core.tensor import Tensor
 
 __all__ = [

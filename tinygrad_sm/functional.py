@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.core.idioms import largest, smallest
-from tinygrad_sm.core.tensor import Tensor, where
+from tinygrad_sm.core.pytorch_api import where
+from tinygrad_sm.core.rng import get_rng
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.fused.linear import Linear
 from tinygrad_sm.fused.losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
-from tinygrad_sm.rng import get_rng
 
 __all__ = [
     "accuracy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",

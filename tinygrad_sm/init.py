@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.rng import get_rng
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.rng import get_rng
 
 __all__ = [
     "Estimate", "LayerStats", "activation_stats", "calculate_gain", "constant_",

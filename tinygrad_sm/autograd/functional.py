@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.backward import run_backward
-from tinygrad_sm.core.tensor import Tensor, stack
+from tinygrad_sm.core.backward import seed, walk
+from tinygrad_sm.core.pytorch_api import stack
+from tinygrad_sm.core.tensor import Tensor
 
 
 def _as_tuple(x: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
@@ -34,7 +35,9 @@ def grad(
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
-    found = run_backward(outs, gouts, retain, create_graph, capture=ins, where="grad")
+    seeds = [seed(t, g, "grad") for t, g in zip(outs, gouts)]
+    wanted = set(ins)
+    found = {t: g for t, g in walk(outs, seeds, retain, create_graph) if t in wanted}
     result = tuple(found.get(t) for t in ins)
     for i, g in enumerate(result):
         if g is None and not allow_unused:

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.autograd.functional import grad
+from tinygrad_sm.core.rng import get_rng
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.rng import get_rng
 
 Fn = Callable[..., Tensor | Sequence[Tensor]]
 

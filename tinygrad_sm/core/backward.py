@@ -1,135 +1,57 @@
-"""The backward pass: walk the graph from the outputs to the leaves, in reverse
-topological order, calling each op's ``backward`` once with the sum of the gradients
-that reached its output.
+"""The backward pass: walk the graph from the outputs to the leaves, calling each op's
+``backward`` once, with the sum of every gradient that reached its output.
 
-Ops are numbered as they are recorded, and backward takes them newest first from a heap:
-no recursion, so a graph of a million ops backprops without RecursionError, in time
-O(n log n) in its size (the heap holds only the ops waiting, one for a chain).
+When may an op run? Only once all of its output's consumers have sent their gradients.
+Ops are numbered as they are recorded (``Function.seq``), and a consumer is always
+recorded after what it consumes, so taking the ops newest first is a topological order:
+a heap on -seq finds it as the walk goes, with no recursion (a graph of a million ops is
+fine) and no sort of the whole graph up front.
+
+``walk`` is written once and serves three masters: ``backward`` accumulates into
+``.grad``, ``autograd.grad`` captures the gradients it was asked for, and the drawings
+of ``viz`` watch every step.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core import anomaly
 from tinygrad_sm.core.grad_mode import _GradMode
 from tinygrad_sm.core.tensor import Tensor
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor that requires grad and that the roots depend on, outputs first."""
-    # Ops are numbered as they run (Function.seq, as PyTorch's sequence_nr), and an op's
-    # inputs exist before it runs, so sorting the ops' outputs by that number, newest
-    # first, puts every tensor after all the tensors computed from it; the leaves go last.
-    # Finding the tensors is a plain search with an explicit stack: no recursion.
-    found = {r for r in roots if r.requires_grad}
-    stack = list(found)
-    while stack:
-        fn = stack.pop().grad_fn
-        if fn is not None:
-            for inp in fn.inputs:
-                if inp.requires_grad and inp not in found:
-                    found.add(inp)
-                    stack.append(inp)
-    leaves = [t for t in found if t.grad_fn is None]
-    found.difference_update(leaves)
-    return sorted(found, key=_newest, reverse=True) + leaves
-
-
-_newest = operator.attrgetter("grad_fn.seq")
-
-
-def _seed(root: Tensor, gradient: Any, where: str) -> Tensor:
-    """The gradient that starts backward at ``root``: 1 for a scalar, else as given."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"{where}: this tensor does not require grad and has no grad_fn: nothing to "
-            "differentiate (set requires_grad=True on an input, outside no_grad)"
-        )
-    if gradient is None:
-        if root.data.size != 1:
-            raise RuntimeError(
-                f"{where}: grad can be implicitly created only for scalar outputs; this "
-                f"tensor has shape {root.shape}: pass gradient= a tensor of that shape"
-            )
-        # (np.array is much cheaper than np.ones, which matters for a backward of few ops)
-        return Tensor._make(np.array(1, root.dtype) if root.ndim == 0 else
-                            np.ones(root.shape, root.dtype))
-    g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=root.dtype)
-    if g.shape != root.shape:
-        raise RuntimeError(
-            f"{where}: gradient has shape {g.shape} but the tensor has shape {root.shape}"
-        )
-    return g
-
-
-def run_backward(
-    roots: Sequence[Tensor],
-    gradients: Sequence[Any],
-    retain_graph: bool,
-    create_graph: bool,
-    capture: Sequence[Tensor] | None = None,
-    where: str = "backward",
-    observe: Callable[[Any, Sequence[Tensor | None]], None] | None = None,
-) -> dict[Tensor, Tensor]:
-    """Propagate gradients from ``roots``. Without ``capture``, accumulate into ``.grad``
-    of the leaves (and of tensors that ``retain_grad``); with it, touch no ``.grad`` and
-    return the gradients of the captured tensors. ``observe(op, grads)``, if given, sees
-    each op's gradients for its inputs as the op is processed (viz draws these steps)."""
-    pending: dict[Tensor, Tensor] = {}  # gradient summed so far, per tensor
-    ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, tensor): newest first
-    handed: set[int] = set()  # ids of arrays a .grad must not take: the user's, or taken
-    for root, grad in zip(roots, gradients):
-        g = _seed(root, grad, where)
-        handed.add(id(g.data))
-        _send(pending, ready, root, g)
-    wanted = None if capture is None else set(capture)
-    captured: dict[Tensor, Tensor] = {}
-    check = anomaly.enabled()
+def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = False,
+         create_graph: bool = False, pending: dict[Tensor, Tensor] | None = None,
+         ) -> Iterator[tuple[Tensor, Tensor]]:
+    """Yield ``(tensor, its complete gradient)`` for every tensor that the roots depend
+    on and that requires grad, each once its op has run: outputs before inputs, the
+    leaves last. ``pending`` (pass a dict to watch it) holds the partial sums so far."""
+    pending = {} if pending is None else pending
+    ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, op output): newest first
+    for root, seed in zip(roots, seeds):
+        _send(pending, ready, root, seed)
     with _GradMode(create_graph):  # record the backward pass only if asked
-        # An op's gradient is complete once every newer op has run, so taking the ops
-        # newest first (a heap on -seq) is a topological order, found as we go.
         while ready:
             t = heappop(ready)[2]
-            g = pending.pop(t)
-            if wanted is None:
-                if t._retains_grad:
-                    _accumulate(t, g, create_graph, handed)
-            elif t in wanted:
-                captured[t] = g
+            g = pending.pop(t)  # complete: every consumer of t is newer, so has run
             fn = t.grad_fn
-            if fn.saved is None:
-                raise fn.freed_error()
-            numpy_rule = None if create_graph else fn.backward_numpy
-            grads = fn.backward(g) if numpy_rule is None else numpy_rule(g.data)
-            if check:
-                anomaly.check_backward(fn, g, grads)
-            for inp, gi in zip(fn.inputs, grads):
-                if gi is None or not inp.requires_grad:
-                    continue
-                if gi.data.shape != inp.data.shape:
-                    raise _shape_error(fn, grads)
-                _send(pending, ready, inp, gi)
-            if observe is not None:
-                observe(fn, grads)
+            for inp, gi in zip(fn.inputs, fn.run_backward(g, create_graph)):
+                if gi is not None and inp.requires_grad:
+                    _send(pending, ready, inp, gi)
             if not retain_graph:
-                fn.release()
-        for t, g in pending.items():  # only leaves are left, with their complete gradients
-            if wanted is None:
-                _accumulate(t, g, create_graph, handed)
-            elif t in wanted:
-                captured[t] = g
-    return captured
+                fn.release()  # free its saved tensors: they are no longer needed
+            yield t, g
+        while pending:  # only leaves are left, with their complete gradients
+            yield pending.popitem()
 
 
 def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, int, Tensor]], t: Tensor,
           g: Tensor) -> None:
-    """Add ``g`` to the gradient waiting at ``t``; a new op output joins the heap."""
+    """Add ``g`` to the gradient waiting at ``t``: a tensor used twice gets the sum."""
     prev = pending.get(t)
     if prev is not None:
         pending[t] = prev + g
@@ -139,13 +61,16 @@ def _send(pending: dict[Tensor, Tensor], ready: list[tuple[int, int, Tensor]], t
         heappush(ready, (-t.grad_fn.seq, id(t), t))  # comparing tensors would raise)
 
 
-def _shape_error(fn: Any, grads: Sequence[Tensor | None]) -> RuntimeError:
-    """For authors of new ops: a backward rule returned a gradient of the wrong shape."""
-    for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
-        if gi is not None and gi.shape != inp.shape:
-            return RuntimeError(f"{fn.name}: backward returned a gradient of shape {gi.shape} "
-                                f"for input {i} of shape {inp.shape}")
-    return RuntimeError(f"{fn.name}: backward returned gradients of the wrong shape")
+def backward(roots: Sequence[Tensor], gradients: Sequence[Any], retain_graph: bool = False,
+             create_graph: bool = False) -> None:
+    """Accumulate into ``.grad`` of every leaf that requires grad (and of every tensor
+    that called ``retain_grad``) the gradient of the roots with respect to it."""
+    seeds = [seed(r, g, "backward") for r, g in zip(roots, gradients)]
+    handed = {id(s.data) for s in seeds}  # arrays a .grad must not take (see _accumulate)
+    with _GradMode(create_graph):  # (so that accumulating is recorded exactly when asked)
+        for t, g in walk(roots, seeds, retain_graph, create_graph):
+            if t.grad_fn is None or t._retains_grad:
+                _accumulate(t, g, create_graph, handed)
 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed: set[int]) -> None:
@@ -169,6 +94,25 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed: set[int]) -> N
         np.add(t.grad.data, g.data, out=t.grad.data)
 
 
-def backward(roots: Sequence[Tensor], gradients: Sequence[Any], retain_graph: bool = False,
-             create_graph: bool = False) -> None:
-    run_backward(roots, gradients, retain_graph, create_graph)
+def seed(root: Tensor, gradient: Any, where: str) -> Tensor:
+    """The gradient that starts backward at ``root``: 1 for a scalar, else as given."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{where}: this tensor does not require grad and has no grad_fn: nothing to "
+            "differentiate (set requires_grad=True on an input, outside no_grad)"
+        )
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs; this "
+                f"tensor has shape {root.shape}: pass gradient= a tensor of that shape"
+            )
+        # (np.array is much cheaper than np.ones, which matters for a backward of few ops)
+        return Tensor._make(np.array(1, root.dtype) if root.ndim == 0 else
+                            np.ones(root.shape, root.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=root.dtype)
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"{where}: gradient has shape {g.shape} but the tensor has shape {root.shape}"
+        )
+    return g

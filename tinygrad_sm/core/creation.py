@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.tensor import Tensor, _check_numeric, _native, _shape_arg
-from tinygrad_sm.rng import get_rng
+from tinygrad_sm.core.args import _check_numeric, _native, _shape_arg
+from tinygrad_sm.core.rng import get_rng
+from tinygrad_sm.core.tensor import Tensor
 
 
 def _new(data: np.ndarray, dtype: Any, requires_grad: bool) -> Tensor:

@@ -38,6 +38,13 @@ def zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
             else np.zeros(shape, dtype))
 
 
+def positive_part(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)``, as ReLU needs it: like PyTorch's, nan stays nan and -0.0 stays -0.0
+    (not in float16, whose np.maximum breaks ties the other way). The zeros go first:
+    where the two are equal, np.maximum returns its second argument."""
+    return np.maximum(zeros(x.shape, x.dtype), x)
+
+
 def row_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=1)`` of a matrix, as ``a @ ones``."""
     return a @ ones(a.shape[1], a.dtype)

@@ -1,6 +1,6 @@
 """Small synthetic 2-D (or n-D) classification sets for demos and tests.
 
-All randomness comes from :func:`tinygrad_sm.rng.get_rng`: with ``seed=None`` the
+All randomness comes from :func:`tinygrad_sm.core.rng.get_rng`: with ``seed=None`` the
 package-wide generator is used (so ``manual_seed`` makes a run reproducible), otherwise a
 fresh generator seeded with ``seed``. Rows are shuffled, so a plain slice is a fair batch.
 """
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..rng import get_rng
+from tinygrad_sm.core.rng import get_rng
+
 from .bundled import LabeledData
 
 

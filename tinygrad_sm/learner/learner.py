@@ -39,8 +39,8 @@ import numpy as np
 from tinygrad_sm import functional as F
 from tinygrad_sm import optim, serialization
 from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.rng import get_rng_state, set_rng_state
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.rng import get_rng_state, set_rng_state
 
 __all__ = [
     "EVENTS",

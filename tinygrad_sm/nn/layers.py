@@ -11,7 +11,8 @@ import numpy as np
 
 from tinygrad_sm import functional as F
 from tinygrad_sm import init
-from tinygrad_sm.core.tensor import Tensor, _native
+from tinygrad_sm.core.args import _native
+from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.nn.module import Module, Parameter
 
 __all__ = [

@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_sm.core.function import _scope
+from tinygrad_sm.core.args import _as_array, _native
+from tinygrad_sm.core.bookkeeping import _scope
 from tinygrad_sm.core.grad_mode import no_grad
-from tinygrad_sm.core.tensor import Tensor, _as_array, _native
+from tinygrad_sm.core.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from tinygrad_sm.autograd import gradcheck
 from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.rng import get_rng_state, set_rng_state
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.rng import get_rng_state, set_rng_state
 from tinygrad_sm.viz.graph import collect
 
 

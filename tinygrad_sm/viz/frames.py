@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.backward import _seed, run_backward, topological_order
+from tinygrad_sm.core.backward import seed, walk
 from tinygrad_sm.core.function import Function
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
+from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing, topological_order
 from tinygrad_sm.viz.render import digraph_class
 
 
@@ -29,25 +29,22 @@ def backward_steps(root: Tensor, gradient: Any = None,
     The engine's own backward pass runs (retaining the graph, touching no ``.grad``) and
     each step is recorded as it happens. Needs the graph's saved tensors: call it before
     ``root.backward()`` (or after ``backward(retain_graph=True)``)."""
-    seed = _seed(root, gradient, "backward_frames")  # (the engine's: 1 for a scalar root)
-    known: dict[int, np.ndarray] = {id(root): seed.data}
-    steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
-
-    def record(fn: Function, grads: Any) -> None:
-        for inp, g in zip(fn.inputs, grads):
-            if g is not None and inp.requires_grad:
-                prev = known.get(id(inp))
-                known[id(inp)] = g.data if prev is None else prev + g.data
-        steps.append((fn, dict(known)))
-
-    for t in topological_order([root]):  # (the engine would say so too, less helpfully)
+    start = seed(root, gradient, "backward_frames")  # (the walk's: 1 for a scalar root)
+    for t in topological_order([root]):  # (the walk would say so too, less helpfully)
         if t.grad_fn is not None and t.grad_fn.saved is None:
             raise RuntimeError(
                 f"backward_frames: the graph was freed by backward ({t.grad_fn.name} has no "
                 "saved tensors); draw the frames before calling backward, or call "
                 "backward(retain_graph=True)")
-    run_backward([root], [seed], retain_graph=True, create_graph=False, capture=(),
-                 where="backward_frames", observe=record)
+    known: dict[int, np.ndarray] = {id(root): start.data}
+    steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
+    pending: dict[Tensor, Tensor] = {}  # the walk's partial sums, watched after each op
+    for t, g in walk([root], [start], retain_graph=True, pending=pending):
+        if t.grad_fn is None:  # only leaves are left: every op has run
+            break
+        known[id(t)] = g.data
+        known.update({id(k): v.data for k, v in pending.items()})
+        steps.append((t.grad_fn, dict(known)))
     return steps
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.backward import topological_order
 from tinygrad_sm.core.function import Function
 from tinygrad_sm.core.tensor import Tensor
 
@@ -109,8 +108,29 @@ def collect(roots: Tensor | Sequence[Tensor]) -> Graph:
     return Graph(nodes, preds, index, [index[id(r)] for r in roots])
 
 
+def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that requires grad and that the roots depend on, in the order the
+    backward walk reaches them: outputs first, the leaves last."""
+    # The walk takes ops newest first (by Function.seq, as PyTorch's sequence_nr), and an
+    # op's inputs exist before it runs; so sorting the ops' outputs by that number, newest
+    # first, is the walk's order. Finding the tensors is a plain search with an explicit
+    # stack: no recursion.
+    found = {r for r in roots if r.requires_grad}
+    stack = list(found)
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is not None:
+            for inp in fn.inputs:
+                if inp.requires_grad and inp not in found:
+                    found.add(inp)
+                    stack.append(inp)
+    leaves = [t for t in found if t.grad_fn is None]
+    found.difference_update(leaves)
+    return sorted(found, key=lambda t: t.grad_fn.seq, reverse=True) + leaves
+
+
 def backward_op_order(roots: Sequence[Tensor]) -> list[Function]:
-    """The op nodes in the order backward calls them (``engine.topological_order``)."""
+    """The op nodes in the order backward calls them (``topological_order``)."""
     return [t.grad_fn for t in topological_order([r for r in roots if r.requires_grad])
             if t.grad_fn is not None]
 

@@ -1,25 +1,20 @@
-"""Every differentiable operation, one small class each: forward on NumPy arrays,
-backward as Tensor operations, the derivative written out in the docstring.
+"""Every differentiable operation of the core, one small class each: forward on NumPy
+arrays, backward as Tensor operations, the derivative written out in the docstring.
 
-Read in this order: ``elementwise`` (the arithmetic and pointwise functions),
-``reduce`` (sum, max), ``movement`` (reshape, permute, broadcast, indexing, cat),
-``matmul``, ``softmax`` (logsumexp and the softmax family). Then the fused ops that
-``tinygrad_sm.functional`` uses: ``linear`` (x W^T + b) and ``loss`` (cross-entropy and the
-binary cross-entropies), whose backward also has a NumPy path for when it is not recorded.
-``idioms`` holds the NumPy idioms those hot ops use where the obvious call is slow.
+On the reading path (see ``tinygrad_sm.core``): ``elementwise``, ``reduce``, ``movement``,
+``matmul``, ``softmax``. Beside it: ``selection`` (maximum, minimum, where, clamp) and
+``indexing`` (getitem, index_add, cat). The fused ops of the training hot path (linear, the
+cross-entropies) live in ``tinygrad_sm.fused``.
 """
 
 from tinygrad_sm.core.ops.elementwise import (
     Abs,
     Add,
     Cast,
-    Clamp,
     Clone,
     Div,
     Exp,
     Log,
-    Maximum,
-    Minimum,
     Mul,
     Neg,
     Pow,
@@ -28,11 +23,12 @@ from tinygrad_sm.core.ops.elementwise import (
     Sqrt,
     Sub,
     Tanh,
-    Where,
 )
+from tinygrad_sm.core.ops.indexing import Cat, GetItem, IndexAdd
 from tinygrad_sm.core.ops.matmul import Matmul
-from tinygrad_sm.core.ops.movement import Cat, Expand, GetItem, IndexAdd, Permute, Reshape, SumTo
+from tinygrad_sm.core.ops.movement import Expand, Permute, Reshape, SumTo
 from tinygrad_sm.core.ops.reduce import Max, Sum
+from tinygrad_sm.core.ops.selection import Clamp, Maximum, Minimum, Where
 from tinygrad_sm.core.ops.softmax import LogSoftmax, LogSumExp, Softmax
 
 __all__ = [

@@ -1,21 +1,22 @@
 """Elementwise ops. Binary ops broadcast by NumPy's rules; their backward sums each
 gradient back to its input's shape (``unbroadcast``), because an input that was
-broadcast was used once for every position it was copied to."""
+broadcast was used once for every position it was copied to.
+
+One convention for skipping work: a gradient that an input does not need is not computed,
+``gx = ... if x.requires_grad else None`` (None means "no gradient")."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tinygrad_sm.core.function import Function
-from tinygrad_sm.core.idioms import zeros
+from tinygrad_sm.core.idioms import positive_part
 from tinygrad_sm.core.tensor import Tensor
 
 
-def unbroadcast(grad: Tensor, like: Tensor) -> Tensor | None:
-    """The gradient for input ``like``: None if it needs none, else summed to its shape
-    and cast to its dtype."""
-    if not like.requires_grad:
-        return None
+def unbroadcast(grad: Tensor, like: Tensor) -> Tensor:
+    """The gradient for input ``like``: summed over the dims it was broadcast along, and
+    cast to its dtype."""
     if grad.data.shape != like.data.shape:
         grad = grad.sum_to(like.data.shape)
     if grad.data.dtype != like.data.dtype:
@@ -47,7 +48,9 @@ class Add(BroadcastOp):
 
     def backward(self, g):
         x, y = self.inputs
-        return unbroadcast(g, x), unbroadcast(g, y)
+        gx = unbroadcast(g, x) if x.requires_grad else None
+        gy = unbroadcast(g, y) if y.requires_grad else None
+        return gx, gy
 
 
 class Sub(BroadcastOp):
@@ -58,7 +61,9 @@ class Sub(BroadcastOp):
 
     def backward(self, g):
         x, y = self.inputs
-        return unbroadcast(g, x), unbroadcast(-g, y) if y.requires_grad else None
+        gx = unbroadcast(g, x) if x.requires_grad else None
+        gy = unbroadcast(-g, y) if y.requires_grad else None
+        return gx, gy
 
 
 class Mul(BroadcastOp):
@@ -111,49 +116,6 @@ class Neg(Function):
 
     def backward(self, g):
         return (-g,)
-
-
-class Maximum(BroadcastOp):
-    """z = max(x, y) elementwise.   dz/dx = 1 where x > y, 0 where x < y, 1/2 on ties."""
-
-    def forward(self, x, y):
-        self.x_weight = (x > y) + 0.5 * (x == y)
-        return np.maximum(x, y)
-
-    def backward(self, g):
-        x, y = self.inputs
-        w = self.x_weight.astype(g.dtype)
-        gx = unbroadcast(g * const(w), x) if x.requires_grad else None
-        gy = unbroadcast(g * const(1 - w), y) if y.requires_grad else None
-        return gx, gy
-
-
-class Minimum(BroadcastOp):
-    """z = min(x, y) elementwise.   dz/dx = 1 where x < y, 0 where x > y, 1/2 on ties."""
-
-    def forward(self, x, y):
-        self.x_weight = (x < y) + 0.5 * (x == y)
-        return np.minimum(x, y)
-
-    backward = Maximum.backward
-
-
-class Where(Function):
-    """z = x where cond else y.   dz/dx = cond, dz/dy = not cond (cond is a constant)."""
-
-    def forward(self, cond, x, y):
-        return np.where(cond, x, y)
-
-    def explain(self, err):
-        shapes = ", ".join(str(t.shape) for t in self.inputs)
-        return f"where: shapes {shapes} (cond, x, y) cannot be broadcast"
-
-    def backward(self, g):
-        cond, x, y = self.inputs
-        zero = const(np.zeros((), g.dtype))
-        gx = unbroadcast(Where.apply(cond, g, zero), x) if x.requires_grad else None
-        gy = unbroadcast(Where.apply(cond, zero, g), y) if y.requires_grad else None
-        return None, gx, gy
 
 
 # -- pointwise functions -----------------------------------------------------------------
@@ -234,37 +196,15 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch). As in
-    PyTorch, nan stays nan and passes its gradient through, and -0.0 stays -0.0 (not in
-    float16, whose np.maximum breaks ties the other way)."""
+    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (also at 0, as in PyTorch)."""
 
     def forward(self, x):
-        # zeros first: where the two are equal (x = -0.0), np.maximum returns its second
-        # argument; and against an array, not the number 0 (see ops/idioms.py)
-        z = np.maximum(zeros(x.shape, x.dtype), x)
-        self.mask = z != 0  # x > 0 or nan; booleans: a quarter of the memory of a float mask
+        z = positive_part(x)
+        self.mask = z != 0  # x > 0 (or nan, which PyTorch passes through too)
         return z
 
     def backward(self, g):
         return (g * const(self.mask),)
-
-    def backward_numpy(self, g):
-        return (Tensor._make(g * self.mask),)
-
-
-class Clamp(Function):
-    """z = min(max(x, low), high).   dz/dx = 1 where low <= x <= high, else 0."""
-
-    def forward(self, x, low=None, high=None):
-        self.mask = np.ones(x.shape, bool)
-        if low is not None:
-            self.mask &= x >= low
-        if high is not None:
-            self.mask &= x <= high
-        return np.clip(x, low, high)
-
-    def backward(self, g):
-        return (g * const(self.mask.astype(g.dtype)),)
 
 
 class Cast(Function):

@@ -1,0 +1,357 @@
+"""PyTorch's conveniences on a Tensor: aliases, conversions, comparisons, Python protocols,
+``repr``, and the reductions and reshapes built from the textbook ones. Nothing here is
+needed to understand backprop; it is what makes code written for PyTorch run unchanged.
+
+``PyTorchAPI`` is a mixin of ``Tensor`` (``__slots__ = ()``: it adds methods, no state).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _tensors
+
+if TYPE_CHECKING:
+    from tinygrad_sm.core.tensor import Tensor
+
+
+class PyTorchAPI:
+    __slots__ = ()
+
+    # -- operands --------------------------------------------------------------------------
+
+    def _pair(self: Tensor, other: Any, reflected: bool = False) -> tuple[Tensor, Tensor]:
+        """``(self, other)`` as two tensors, or ``(other, self)`` when ``reflected`` (Python
+        calls __rsub__ for ``2 - x``). A Python number takes this tensor's dtype."""
+        a = self
+        if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
+            b = other
+        elif isinstance(other, int | builtins.float):
+            if self.data.dtype.kind == "f":
+                b = self._make(np.array(other, self.data.dtype))
+            elif isinstance(other, builtins.float):  # int tensor * 0.5 is float32, as PyTorch
+                a, b = self.float(), self._make(np.array(other, np.float32))
+            else:
+                b = self._make(np.array(other))
+        else:
+            b = self._make(_as_array(other, copy=False))
+        return (b, a) if reflected else (a, b)
+
+    # -- attributes and conversions ----------------------------------------------------------
+
+    @property
+    def is_leaf(self: Tensor) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def size(self: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[_dims("size", dim, self.ndim)[0]]
+
+    def dim(self: Tensor) -> int:
+        return self.ndim
+
+    def numel(self: Tensor) -> int:
+        return self.data.size
+
+    def numpy(self: Tensor) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: can't call numpy() on a tensor that requires grad; "
+                "use tensor.detach().numpy()"
+            )
+        return self.data
+
+    def item(self: Tensor) -> builtins.float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted to Python scalars; "
+                f"this one has shape {self.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self: Tensor) -> Any:
+        return self.data.tolist()
+
+    def detach(self: Tensor) -> Tensor:
+        """The same data, cut off from the graph (shares memory and the version counter,
+        as in PyTorch)."""
+        return self._make(self.data)._share_counter(self)
+
+    def requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only floating-point tensors can require gradients; "
+                f"this one has dtype {self.dtype} (convert it with .float() first)"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_: a non-leaf tensor cannot stop requiring grad; use .detach()"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self: Tensor) -> Tensor:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        self._retains_grad = True
+        return self
+
+    def to(self: Tensor, dtype: Any) -> Tensor:
+        from tinygrad_sm.core import ops
+
+        dtype = _native(dtype)
+        return self if self.dtype == dtype else ops.Cast.apply(self, dtype=dtype)
+
+    def float(self: Tensor) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self: Tensor) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self: Tensor) -> Tensor:
+        return self.to(np.int64)
+
+    def clone(self: Tensor) -> Tensor:
+        from tinygrad_sm.core import ops
+
+        return ops.Clone.apply(self)
+
+    def contiguous(self: Tensor) -> Tensor:
+        return self
+
+    # -- Python protocols ----------------------------------------------------------------
+
+    def __len__(self: Tensor) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __array__(self: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def _scalar(self: Tensor, what: str) -> Any:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"{what} of a tensor with more than one value is ambiguous "
+                f"(shape {self.shape}); use .any() or .all()"
+            )
+        return self.data.item()
+
+    def __bool__(self: Tensor) -> bool:
+        return bool(self._scalar("Boolean value"))
+
+    def __float__(self: Tensor) -> builtins.float:
+        return builtins.float(self._scalar("float()"))
+
+    def __int__(self: Tensor) -> int:
+        return int(self._scalar("int()"))
+
+    def __iter__(self: Tensor) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+    # ``array * tensor`` must reach Tensor.__rmul__ (and record the op) rather than let
+    # NumPy convert the tensor to a plain array.
+    __array_ufunc__ = None
+
+    def __repr__(self: Tensor) -> str:
+        d = self.data
+        fixed = d.dtype.kind == "f" and d.size and not np.all(np.isinf(d) | (d == np.round(d)))
+        body = np.array2string(
+            d, separator=", ", prefix="tensor(", precision=4,
+            floatmode="fixed" if fixed else "maxprec", threshold=1000, edgeitems=3,
+        )
+        extra = ""
+        if d.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={d.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- method forms of the operators ----------------------------------------------------------
+
+    def add(self: Tensor, other: Any) -> Tensor:
+        return self + other
+
+    def sub(self: Tensor, other: Any) -> Tensor:
+        return self - other
+
+    def mul(self: Tensor, other: Any) -> Tensor:
+        return self * other
+
+    def div(self: Tensor, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self: Tensor, other: Any) -> Tensor:
+        return self**other
+
+    def neg(self: Tensor) -> Tensor:
+        return -self
+
+    def matmul(self: Tensor, other: Any) -> Tensor:
+        return self @ other
+
+    def clamp(self: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        from tinygrad_sm.core import ops
+
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    # -- comparisons and arg-reductions (no gradient) -----------------------------------------
+
+    def _compare(self: Tensor, other: Any, op: Any, name: str) -> Tensor:
+        a, b = self._pair(other)
+        try:
+            return self._make(op(a.data, b.data))
+        except ValueError:
+            msg = f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast"
+            raise ValueError(msg) from None
+
+    def __lt__(self: Tensor, other: Any) -> Tensor:
+        return self._compare(other, np.less, "lt")
+
+    def __le__(self: Tensor, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal, "le")
+
+    def __gt__(self: Tensor, other: Any) -> Tensor:
+        return self._compare(other, np.greater, "gt")
+
+    def __ge__(self: Tensor, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal, "ge")
+
+    def __eq__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal, "eq")
+
+    def __ne__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal, "ne")
+
+    def argmax(self: Tensor, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._arg(np.argmax, "argmax", dim, keepdim)
+
+    def argmin(self: Tensor, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._arg(np.argmin, "argmin", dim, keepdim)
+
+    def _arg(self: Tensor, fn: Any, name: str, dim: int | None, keepdim: bool) -> Tensor:
+        if self.data.size == 0:
+            raise ValueError(f"{name}: the tensor is empty (shape {self.shape})")
+        axis = None if dim is None else _dims(name, dim, self.ndim)[0]
+        return self._make(np.asarray(fn(self.data, axis=axis, keepdims=keepdim), np.int64))
+
+    def any(self: Tensor) -> Tensor:
+        return self._make(np.asarray(self.data.any()))
+
+    def all(self: Tensor) -> Tensor:
+        return self._make(np.asarray(self.data.all()))
+
+    # -- reductions built from the textbook ones ---------------------------------------------
+
+    def min(self: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Minimum values; see ``max``."""
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return -((-self).max(dim, keepdim))
+
+    def var(self: Tensor, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: int | None = None, axis: Dim = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Variance; ``unbiased=True`` (PyTorch's default) divides by n - 1."""
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dims = _dims("var", dim, self.ndim)
+        n = int(np.prod([self.shape[d] for d in dims]))
+        ddof = (1 if unbiased else 0) if correction is None else correction
+        if n - ddof <= 0:
+            raise ValueError(f"var: {n} element(s) are too few for correction={ddof}")
+        centered = self - self.mean(dims, keepdim=True)
+        return (centered * centered).sum(dims, keepdim) * (1.0 / (n - ddof))
+
+    def std(self: Tensor, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: int | None = None, axis: Dim = None,
+            keepdims: bool | None = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims).sqrt()
+
+    # -- reshapes built from reshape, permute and expand ---------------------------------------
+
+    def view(self: Tensor, *shape: Any) -> Tensor:
+        return self.reshape(*shape)
+
+    def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _dims("flatten", start_dim, self.ndim)[0], _dims("flatten", end_dim, self.ndim)[0]
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+        d0, d1 = (_dims("transpose", d, self.ndim)[0] for d in (dim0, dim1))
+        order = list(range(self.ndim))
+        order[d0], order[d1] = order[d1], order[d0]
+        return self.permute(order)
+
+    def t(self: Tensor) -> Tensor:
+        return self.T
+
+    def squeeze(self: Tensor, dim: Dim = None) -> Tensor:
+        dims = _dims("squeeze", dim, self.ndim)
+        keep = [n for i, n in enumerate(self.shape) if not (i in dims and n == 1)]
+        return self.reshape(tuple(keep))
+
+    def unsqueeze(self: Tensor, dim: int) -> Tensor:
+        d = _dims("unsqueeze", dim, self.ndim + 1)[0]
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def expand_as(self: Tensor, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+
+# -- functions of several tensors ----------------------------------------------------------
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (``torch.cat``)."""
+    from tinygrad_sm.core import ops
+
+    ts = _tensors("cat", tensors)
+    return ops.Cat.apply(*ts, dim=_dims("cat", dim, ts[0].ndim)[0])
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dim (``torch.stack``)."""
+    ts = _tensors("stack", tensors)
+    shapes = {t.shape for t in ts}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape; got {sorted(shapes)}")
+    d = _dims("stack", dim, ts[0].ndim + 1)[0]
+    return cat([t.unsqueeze(d) for t in ts], d)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other``; differentiable in both."""
+    from tinygrad_sm.core import ops
+    from tinygrad_sm.core.tensor import Tensor
+
+    cond = Tensor._make(np.asarray(condition.data if isinstance(condition, Tensor)
+                                   else condition, bool))
+    if isinstance(input, Tensor):
+        x, y = input._pair(other)
+    elif isinstance(other, Tensor):
+        y, x = other._pair(input)
+    else:
+        x, y = Tensor._make(_as_array(input, copy=False))._pair(other)
+    return ops.Where.apply(cond, x, y)
