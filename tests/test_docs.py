@@ -15,6 +15,8 @@ def blocks():
         for i, code in enumerate(BLOCK.findall(page.read_text())):
             if "class Mul(BroadcastOp)" in code:  # an excerpt of ops/elementwise.py, not a script
                 continue  # (test_op_excerpt_is_verbatim keeps it true)
+            if code.startswith("--8<--"):  # a source file quoted whole (test_reading_path)
+                continue
             yield pytest.param(code, id=f"{page.name}-{i}")
 
 

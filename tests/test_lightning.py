@@ -1,5 +1,7 @@
 """The Lightning-style front: Lightning code with only the imports changed trains iris."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from tinygrad_sm import functional as F
 from tinygrad_sm import nn, optim
 from tinygrad_sm.data import DataLoader, Normalizer, TensorDataset, train_test_split
 from tinygrad_sm.datasets import load_iris
-from tinygrad_sm.learner import EarlyStopping, ParamScheduler
+from tinygrad_sm.learner import Callback, EarlyStopping, ParamScheduler
 from tinygrad_sm.learner.lightning import LightningModule, Trainer
 from tinygrad_sm.sched import sched_lin
 
@@ -186,14 +188,24 @@ def test_without_validation_step_no_validation_runs():
 
 
 def test_callbacks_and_gradient_clipping():
+    norms = []
+
+    class Norm(Callback):  # runs after the clipping (order 20)
+        order = 25
+
+        def after_backward(self):
+            norms.append(math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
+                                       for p in self.model.parameters())))
+
     train, test = loaders(0)
     es = EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)  # stops at epoch 1
     sched = ParamScheduler({"lr": sched_lin(0.05, 0.0)})
-    trainer = Trainer(max_epochs=10, enable_progress_bar=False, callbacks=[es, sched],
-                      gradient_clip_val=0.5)
+    trainer = Trainer(max_epochs=10, enable_progress_bar=False, callbacks=[es, sched, Norm()],
+                      gradient_clip_val=0.01)
     trainer.fit(IrisLinear(), train, test)
     assert len(trainer.history) == 2 and es.stopped_epoch == 1
-    assert trainer.learner.gradient_clipping.last_norm is not None
+    assert trainer.learner.gradient_clipping.last_norm > 0.01  # there was something to clip
+    assert norms and max(norms) <= 0.01 + 1e-6
 
 
 def test_validate_and_predict():
@@ -220,12 +232,24 @@ def test_log_outside_a_trainer_does_nothing():
     lambda p: (optim.SGD(p, lr=0.1),),
 ])
 def test_configure_optimizers_forms(config):
+    made = []
+
     class M(IrisLinear):
         def configure_optimizers(self):
-            return config(self.parameters())
+            made.append(config(list(self.parameters())))
+            return made[-1]
 
     train, test = loaders(0)
-    Trainer(max_epochs=1, enable_progress_bar=False).fit(M(), train, test)
+    model = M()
+    before = [p.data.copy() for p in model.parameters()]
+    trainer = Trainer(max_epochs=1, enable_progress_bar=False)
+    trainer.fit(model, train, test)
+    (returned,) = made
+    opt = returned["optimizer"] if isinstance(returned, dict) else (
+        returned[0][0] if isinstance(returned[0], list) else returned[0])
+    assert trainer.learner.opt is opt  # the optimizer configure_optimizers returned is used
+    assert opt.param_groups[0]["params"][0] is next(model.parameters())
+    assert any(not np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
 @pytest.mark.parametrize("config, error, match", [

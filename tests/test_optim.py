@@ -412,3 +412,18 @@ def test_trajectories_match_pytorch_itself_when_installed():
     for mine, theirs, kw in cases:
         np.testing.assert_allclose(run(mine, **kw), torch_run(theirs, **kw), rtol=1e-12,
                                    atol=1e-14, err_msg=f"{mine.__name__} {kw}")
+
+
+@pytest.mark.parametrize("owner", ["module", "optimizer"])
+def test_zero_grad_in_place_is_caught_by_a_graph_that_saved_the_gradient(owner):
+    # both zero_grads are one helper: zeroing in place bumps the version, so a graph that
+    # saved the gradient raises instead of silently using zeros
+    m = tg.nn.Linear(2, 1)
+    m(tg.ones(1, 2)).sum().backward()
+    w = tg.ones(1, 2, requires_grad=True)
+    y = (w * m.weight.grad).sum()
+    zero = m.zero_grad if owner == "module" else SGD(m.parameters(), lr=0.1).zero_grad
+    zero(set_to_none=False)
+    assert np.all(m.weight.grad.data == 0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()

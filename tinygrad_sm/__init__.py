@@ -25,8 +25,7 @@ from tinygrad_sm.core.grad_mode import enable_grad, is_grad_enabled, no_grad, se
 from tinygrad_sm.core.pytorch_api import cat, stack, where
 from tinygrad_sm.core.rng import manual_seed
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.learner import Learner
-from tinygrad_sm.learner.lightning import Trainer
+from tinygrad_sm.learner import Learner, Trainer
 from tinygrad_sm.serialization import load, save
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64

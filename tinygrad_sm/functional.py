@@ -26,8 +26,9 @@ from tinygrad_sm.core.idioms import largest, smallest
 from tinygrad_sm.core.pytorch_api import where
 from tinygrad_sm.core.rng import get_rng
 from tinygrad_sm.core.tensor import Tensor
+from tinygrad_sm.fused.binary_cross_entropy import BinaryCrossEntropy, BinaryCrossEntropyWithLogits
+from tinygrad_sm.fused.cross_entropy import CrossEntropy
 from tinygrad_sm.fused.linear import Linear
-from tinygrad_sm.fused.losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 
 __all__ = [
     "accuracy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -249,15 +250,16 @@ def nll_loss(log_probs: Tensor, target: Any, weight: Any = None, ignore_index: i
 
 def cross_entropy(logits: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Cross-entropy of logits against class indices, one fused op: equal to
-    ``nll_loss(log_softmax(logits, 1), target, ...)`` without label smoothing, and with it
+    """Cross-entropy of logits against class indices: ``nll_loss(log_softmax(logits, 1),
+    target, ...)`` without label smoothing, and with it
 
         loss_i = (1 - eps) w_{t_i} (-log p_{i,t_i}) + (eps / C) sum_c w_c (-log p_{i,c}),
 
     PyTorch's definition (the smoothing term uses the class weights too; 'mean' divides
-    both terms by sum_i w_{t_i} over non-ignored targets). Its gradient is
-    (softmax - onehot) / N for the plain mean (see ``tinygrad_sm.fused.losses.CrossEntropy``).
-    Stable for huge logits: two logits of 1e8 give log 2.
+    both terms by sum_i w_{t_i} over non-ignored targets). Without weights, ignored targets
+    or smoothing, one fused op computes it, with the gradient softmax minus one-hot
+    (``tinygrad_sm.fused.cross_entropy``). Stable for huge logits: two logits of 1e8 give
+    log 2.
 
     Shapes as ``nll_loss``: (N, C) or (N, C, d1, ...) logits, integer targets (N,) or
     (N, d1, ...). Class-probability targets are not supported (a float target raises)."""
@@ -269,9 +271,35 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, ignore_index:
     shape = logits.shape
     t, valid = _class_target("cross_entropy", shape, target, ignore_index, "logits")
     w = _class_weight("cross_entropy", weight, shape[1], logits.dtype)
-    loss = CrossEntropy.apply(_flat_classes(logits), target=t, weight=w, valid=valid,
-                              reduction=reduction, label_smoothing=float(label_smoothing))
+    z = _flat_classes(logits)
+    if w is None and valid is None and not label_smoothing:
+        loss = CrossEntropy.apply(z, target=t, reduction=reduction)
+    else:
+        loss = _general_cross_entropy(z, t, w, valid, reduction, float(label_smoothing))
     return _unflatten(loss, shape, reduction)
+
+
+def _general_cross_entropy(z: Tensor, t: np.ndarray, w: np.ndarray | None,
+                           valid: np.ndarray | None, reduction: str, eps: float) -> Tensor:
+    """cross_entropy's formula from Tensor ops, for rows z (M, C): with class weights w,
+    the rows where ``valid`` is False counting for nothing, and label smoothing eps."""
+    c = z.shape[1]
+    log_p = z.log_softmax(1)
+    wt = np.ones(len(t), z.dtype) if w is None else w[t]  # each row's target weight
+    if valid is not None:  # ignored rows count for nothing (and their -inf never meets * 0)
+        wt = np.where(valid, wt, 0).astype(z.dtype)
+        log_p = where(valid[:, None], log_p, 0.0)
+    loss = -log_p[np.arange(len(t)), t] * Tensor._make(wt)
+    if eps:
+        smooth = -(log_p.sum(1) if w is None else log_p @ Tensor._make(w))
+        loss = loss * (1 - eps) + smooth * (eps / c)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    norm = wt.sum()
+    return total * (1 / norm) if norm else total * np.nan  # nothing counted: nan, as PyTorch
 
 
 def one_hot(target: Any, num_classes: int = -1) -> Tensor:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.core.grad_mode import enable_grad
+from tinygrad_sm.core.inplace import zero_grads
 from tinygrad_sm.core.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -125,18 +126,9 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__}._update")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: set ``.grad`` to None (the default), or fill it with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p.grad.requires_grad:  # a graph (create_graph=True) may still use it
-                    p.grad = Tensor._make(np.zeros_like(p.grad.data))
-                else:
-                    p.grad.data.fill(0)
-                    p.grad._version += 1
+        """Forget the gradients: set ``.grad`` to None (the default), or fill it with zeros
+        in place (bumping their versions)."""
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # -- saving and restoring -----------------------------------------------------------
 

@@ -155,8 +155,8 @@ def plot_schedule(lrs: Series | None = None, moms: Series | None = None, *,
 def suggest_lr(lrs: Series, losses: Series, beta: float = 0.98) -> float:
     """The learning rate the LR finder suggests for a sweep of raw ``losses``: smooth them
     (``smooth``, ``beta``), then take the lr at the minimum divided by 10. A shorthand for
-    :func:`tinygrad_sm.learner.callbacks.lr_suggestion`, the package's one rule."""
-    from tinygrad_sm.learner.callbacks import lr_suggestion
+    :func:`tinygrad_sm.sched.lr_suggestion`, the package's one rule."""
+    from tinygrad_sm.sched import lr_suggestion
 
     return lr_suggestion(_floats(lrs), smooth(losses, beta))
 
@@ -191,7 +191,7 @@ def plot_lr_find(lrs: Series, losses: Series, suggestion: float | None = None, *
         raise ValueError(f"plot_lr_find: {len(lr)} learning rates but {len(loss)} losses")
     sm = smooth(loss, beta)
     if suggestion is None:
-        from tinygrad_sm.learner.callbacks import lr_suggestion
+        from tinygrad_sm.sched import lr_suggestion
 
         suggestion = lr_suggestion(lr, sm)
     fig, (ax,) = _figure()

@@ -6,6 +6,8 @@ A schedule is a plain callable ``f(pos) -> float`` of the training progress
     >>> sched = combine_scheds([0.3, 0.7], [sched_cos(0.3, 0.6), sched_cos(0.6, 0.2)])
     >>> sched(0.0), sched(0.3), sched(1.0)
     (0.3, 0.6, 0.2)
+
+``lr_suggestion`` reads a learning rate off a range test (``Learner.lr_find``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
+
+import numpy as np
 
 __all__ = [
     "Schedule",
@@ -24,6 +28,7 @@ __all__ = [
     "combine_scheds",
     "one_cycle",
     "cos_1cycle_anneal",
+    "lr_suggestion",
 ]
 
 
@@ -141,3 +146,22 @@ def cos_1cycle_anneal(start: float, high: float, end: float) -> list[Schedule]:
     ``combine_scheds([0.3, 0.7], cos_1cycle_anneal(start, high, end))``.
     """
     return [sched_cos(start, high), sched_cos(high, end)]
+
+
+def lr_suggestion(lrs: Sequence[float], smoothed_losses: Sequence[float]) -> float:
+    """The learning rate a range test suggests: the lr at the minimum of the smoothed
+    loss, divided by 10 (the rule of thumb: a rate still safely before the loss blows up),
+    but never below the smallest rate the sweep tried: the sweep says nothing of those.
+
+    The one rule of the package: ``LRFinder.suggestion`` (hence ``Learner.lr_find`` and
+    ``tinygrad-sm train --lr-find``) and the marker of ``plot.plot_lr_find`` use it.
+    Non-finite losses are ignored.
+    """
+    lr = np.asarray(lrs, np.float64)
+    loss = np.asarray(smoothed_losses, np.float64)
+    if lr.shape != loss.shape or lr.ndim != 1:
+        raise ValueError(f"lr_suggestion: {lr.size} learning rates but {loss.size} losses")
+    finite = np.isfinite(loss)
+    if not finite.any():
+        raise ValueError("lr_suggestion: no finite loss to take the minimum of")
+    return max(float(lr[int(np.argmin(np.where(finite, loss, np.inf)))]) / 10, float(lr.min()))

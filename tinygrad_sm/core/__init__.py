@@ -6,7 +6,7 @@ function.py: an op runs forward on arrays and is recorded when an input requires
 backward.py: ops run newest first, once their gradient is complete; gradients accumulate.
 ops/elementwise.py: each rule beside its forward; a broadcast input's gradient is summed.
 ops/reduce.py: a reduction's backward spreads each gradient over the entries it came from.
-ops/movement.py: reshape, permute, expand and indexing come in adjoint pairs.
+ops/movement.py: reshape, permute and expand move entries; their backward moves them back.
 ops/matmul.py: the matrix product's gradients are products with the other operand transposed.
 ops/softmax.py: logsumexp and the softmax family, stable by shifting with the max.
 

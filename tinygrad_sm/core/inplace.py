@@ -188,3 +188,19 @@ def _pickled(t: Any) -> tuple[str, ...]:
     from tinygrad_sm.core.tensor import Tensor
 
     return tuple(k for k in Tensor.__slots__ if k not in ("_counter", "__weakref__"))
+
+
+def zero_grads(params: Any, set_to_none: bool = True) -> None:
+    """Forget the gradients of ``params``: ``Module.zero_grad`` and ``Optimizer.zero_grad``.
+    Set ``.grad`` to None (the default, as in PyTorch), or fill it with zeros in place,
+    which bumps its version, so that a graph that saved the gradient is caught."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        elif p.grad.requires_grad:  # a recorded gradient (create_graph): never write into it
+            p.grad = p._make(np.zeros_like(p.grad.data))
+        else:
+            with p.grad._inplace("zero_grad"):
+                p.grad.data.fill(0)

@@ -19,16 +19,16 @@ from tinygrad_sm.learner.callbacks import (
     Recorder,
     lr_suggestion,
 )
-from tinygrad_sm.learner.learner import (
-    EVENTS,
+from tinygrad_sm.learner.control import (
     CancelBatchException,
     CancelEpochException,
     CancelFitException,
     CancelTrainException,
     CancelValidException,
-    Learner,
     LossNotFiniteError,
 )
+from tinygrad_sm.learner.learner import EVENTS, Learner
+from tinygrad_sm.learner.lightning import LightningModule, Trainer
 
 __all__ = [
     "EVENTS",
@@ -45,9 +45,11 @@ __all__ = [
     "GradientClipping",
     "LRFinder",
     "Learner",
+    "LightningModule",
     "LossNotFiniteError",
     "ParamScheduler",
     "ProgressCallback",
     "Recorder",
+    "Trainer",
     "lr_suggestion",
 ]

@@ -19,11 +19,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from tinygrad_sm.core.tensor import Tensor
-from tinygrad_sm.learner.learner import (
+from tinygrad_sm.learner.control import (
     CancelFitException,
     CancelValidException,
     _model_state,
 )
+from tinygrad_sm.sched import lr_suggestion
 
 __all__ = [
     "Callback",
@@ -548,25 +549,6 @@ class ActivationStats(Callback):
 
 
 # -- the learning-rate finder ------------------------------------------------------------
-
-
-def lr_suggestion(lrs: Sequence[float], smoothed_losses: Sequence[float]) -> float:
-    """The learning rate a range test suggests: the lr at the minimum of the smoothed
-    loss, divided by 10 (the rule of thumb: a rate still safely before the loss blows up),
-    but never below the smallest rate the sweep tried: the sweep says nothing of those.
-
-    The one rule of the package: :meth:`LRFinder.suggestion` (hence ``Learner.lr_find``
-    and ``tinygrad-sm train --lr-find``) and the marker of
-    :func:`tinygrad_sm.plot.plot_lr_find` use it. Non-finite losses are ignored.
-    """
-    lr = np.asarray(lrs, np.float64)
-    loss = np.asarray(smoothed_losses, np.float64)
-    if lr.shape != loss.shape or lr.ndim != 1:
-        raise ValueError(f"lr_suggestion: {lr.size} learning rates but {loss.size} losses")
-    finite = np.isfinite(loss)
-    if not finite.any():
-        raise ValueError("lr_suggestion: no finite loss to take the minimum of")
-    return max(float(lr[int(np.argmin(np.where(finite, loss, np.inf)))]) / 10, float(lr.min()))
 
 
 class LRFinder(Callback):

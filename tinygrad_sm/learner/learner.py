@@ -41,6 +41,23 @@ from tinygrad_sm import optim, serialization
 from tinygrad_sm.core.grad_mode import no_grad
 from tinygrad_sm.core.rng import get_rng_state, set_rng_state
 from tinygrad_sm.core.tensor import Tensor
+from tinygrad_sm.learner.callbacks import (
+    AvgStat,
+    LRFinder,
+    ProgressCallback,
+    Recorder,
+    batch_accuracy,
+    batch_size,
+)
+from tinygrad_sm.learner.control import (
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelTrainException,
+    CancelValidException,
+    LossNotFiniteError,
+    _model_state,
+)
 
 __all__ = [
     "EVENTS",
@@ -61,39 +78,6 @@ EVENTS = (
     "after_cancel_validate", "after_cancel_epoch", "after_cancel_fit",
 )
 """Every event a callback can handle (the loop's order, then the cancellation events)."""
-
-
-class CancelFitException(Exception):
-    """Stop training now (then ``after_cancel_fit``, ``after_fit``)."""
-
-
-class CancelEpochException(Exception):
-    """Skip the rest of this epoch, validation included (``after_cancel_epoch``)."""
-
-
-class CancelTrainException(Exception):
-    """Skip the rest of this epoch's training batches; validation still runs."""
-
-
-class CancelValidException(Exception):
-    """Skip the rest of this epoch's validation."""
-
-
-class CancelBatchException(Exception):
-    """Skip the rest of this batch (e.g. its optimizer step); ``after_batch`` still runs."""
-
-
-class LossNotFiniteError(FloatingPointError):
-    """The loss became nan or inf; the message names the epoch and the batch."""
-
-
-def _to_array(v: Any) -> np.ndarray:
-    return np.array(v.data if isinstance(v, Tensor) else v, copy=True)
-
-
-def _model_state(model: Any) -> dict[str, np.ndarray]:
-    """A copy of the model's state dict as NumPy arrays (later steps do not change it)."""
-    return {k: _to_array(v) for k, v in model.state_dict().items()}
 
 
 class Learner:
@@ -126,8 +110,6 @@ class Learner:
         lr: float = 0.1,
         cbs: Iterable[Any] = (),
     ) -> None:
-        from tinygrad_sm.learner.callbacks import ProgressCallback, Recorder
-
         self.model, self.train_dl, self.valid_dl = model, train_dl, valid_dl
         self.loss_func, self.opt_func, self.lr = loss_func, opt_func, lr
         self.opt: optim.Optimizer | None = None
@@ -384,8 +366,6 @@ class Learner:
     def validate(self, dl: Iterable[Any] | None = None) -> dict[str, float | None]:
         """Mean loss and accuracy over ``dl`` (default ``valid_dl``), weighted by batch
         size, without events or gradients. The model is left in eval mode."""
-        from tinygrad_sm.learner.callbacks import AvgStat, batch_accuracy, batch_size
-
         dl = self.valid_dl if dl is None else dl
         if dl is None:
             raise ValueError("Learner.validate: no dl given and the learner has no valid_dl")
@@ -460,8 +440,6 @@ class Learner:
         training batches, stopping early when the loss diverges, then restore the model,
         the optimizer and the RNG. Returns the suggested lr; ``learn.lr_finder`` keeps the
         sweep (``.lrs``, ``.losses``, and ``.plot()`` for the loss-against-lr curve)."""
-        from tinygrad_sm.learner.callbacks import LRFinder
-
         finder = LRFinder(start_lr, end_lr, num_it, stop_div)
         n_epochs = math.ceil(num_it / len(self.train_dl))  # type: ignore[arg-type]
         epochs_done = self.epochs_done

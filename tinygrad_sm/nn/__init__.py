@@ -29,12 +29,3 @@ __all__ = [
     "Tanh", "functional", "init",
 ]
 
-
-def __getattr__(name: str):
-    # LightningModule belongs to the training layer (it drives a Learner), which sits above
-    # nn; importing it lazily keeps nn free of upward imports.
-    if name == "LightningModule":
-        from tinygrad_sm.learner.lightning import LightningModule
-
-        return LightningModule
-    raise AttributeError(f"module 'tinygrad_sm.nn' has no attribute {name!r}")

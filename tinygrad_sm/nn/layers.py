@@ -62,6 +62,8 @@ class Linear(Module):
 class ReLU(Module):
     """max(x, 0). ``inplace`` is accepted for compatibility; the result is a new tensor."""
 
+    rectifier = True  # its units can die: init.activation_stats counts them
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace

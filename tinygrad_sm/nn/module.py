@@ -22,6 +22,7 @@ import numpy as np
 from tinygrad_sm.core.args import _as_array, _native
 from tinygrad_sm.core.bookkeeping import _scope
 from tinygrad_sm.core.grad_mode import no_grad
+from tinygrad_sm.core.inplace import zero_grads
 from tinygrad_sm.core.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
@@ -278,16 +279,8 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters: set them to None (the default, as in
-        PyTorch), or fill them with zeros."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            elif p.grad.grad_fn is not None:  # a recorded gradient: never write into a graph
-                p.grad = Tensor._make(np.zeros_like(p.grad.data))
-            else:
-                p.grad.data.fill(0)
+        PyTorch), or fill them with zeros in place (bumping their versions)."""
+        zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():

@@ -110,8 +110,3 @@ def draw_graph(root: Tensor | Sequence[Tensor], params: Any = None, show_data: b
     drawing = _Drawing(root, params, show_data=show_data, show_grad=show_grad,
                        rankdir=rankdir, **kwargs)
     return digraph_class()(GRAPH_NAME, body=drawing.lines())
-
-
-def render_bytes(dot: Any, format: str = "svg") -> bytes:
-    """Lay out a Digraph with ``dot`` and return the file's bytes (no files written)."""
-    return dot.pipe(format=format)

@@ -1,6 +1,6 @@
-"""Ops that move entries around without arithmetic: reshape, permute, broadcast,
-indexing and concatenation. Each backward moves the gradient back the same way, so
-they come in adjoint pairs: expand / sum_to, getitem / index_add."""
+"""Ops that move entries around without arithmetic: reshape, permute and broadcast.
+Each backward moves the gradient back the same way, so they come in adjoint pairs:
+expand / sum_to (indexing and cat, in indexing.py, are getitem / index_add)."""
 
 from __future__ import annotations
 
