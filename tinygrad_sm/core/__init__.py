@@ -14,18 +14,17 @@ Beside the path, for when you need them: ``grad_mode.py`` (``no_grad``: recordin
 ``pytorch_api.py`` (PyTorch's aliases, conversions, comparisons and repr), ``inplace.py``
 (in-place updates and version counters), ``args.py`` (argument normalization),
 ``bookkeeping.py`` (what an op records besides its inputs), ``anomaly.py``, ``idioms.py``
-(named NumPy speed idioms), ``ops/selection.py`` and ``ops/indexing.py`` (more ops),
-``creation.py`` and ``rng.py``.
+(named NumPy speed idioms), ``ops/selection.py``, ``ops/indexing.py`` and
+``ops/conversion.py`` (more ops), ``creation.py`` and ``rng.py``.
 """
 
 # The order matters: the Tensor class first, then what builds on it.
 from tinygrad_sm.core.tensor import Tensor  # isort: skip
-from tinygrad_sm.core.backward import backward
 from tinygrad_sm.core.function import Function
 from tinygrad_sm.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinygrad_sm.core.pytorch_api import cat, stack, where
 
 __all__ = [
-    "Function", "Tensor", "backward", "cat", "enable_grad", "is_grad_enabled", "no_grad",
+    "Function", "Tensor", "cat", "enable_grad", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "stack", "where",
 ]

@@ -41,6 +41,8 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
             fn = t.grad_fn
             for inp, gi in zip(fn.inputs, fn.run_backward(g, create_graph)):
                 if gi is not None and inp.requires_grad:
+                    if gi.data.shape != inp.data.shape:  # (a mistake in a new op's rule)
+                        raise fn.shape_error(inp, gi)
                     _send(pending, ready, inp, gi)
             if not retain_graph:
                 fn.release()  # free its saved tensors: they are no longer needed

@@ -46,14 +46,6 @@ class Bookkeeping:
 
     # -- forward ---------------------------------------------------------------------------
 
-    def run_forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
-        """``forward``, with errors that name the op, and a NumPy scalar made a 0-d array."""
-        try:
-            data = self.forward(*arrays, **options)
-        except (ValueError, IndexError) as err:
-            raise type(err)(self.explain(err)) from None
-        return data if type(data) is np.ndarray else np.asarray(data)
-
     def explain(self, err: Exception) -> str:
         """The message for a forward failure; ops override it with a more precise one."""
         shapes = ", ".join(str(t.shape) for t in self.inputs)
@@ -76,18 +68,21 @@ class Bookkeeping:
 
     def run_backward(self, grad: Tensor, create_graph: bool) -> tuple[Tensor | None, ...]:
         """``backward(grad)`` as the walk calls it: refused once freed, in NumPy where the
-        op has such a path and nothing records, checked for shapes (and under anomaly
-        mode for nan and inf)."""
+        op has such a path and nothing records (and checked for nan and inf under anomaly
+        mode). The walk checks the shapes of what it returns (``shape_error``)."""
         if self.saved is None:
             raise self.freed_error()
         numpy_rule = None if create_graph else self.backward_numpy
         grads = self.backward(grad) if numpy_rule is None else numpy_rule(grad.data)
-        for inp, g in zip(self.inputs, grads):
-            if g is not None and g.data.shape != inp.data.shape:
-                raise _shape_error(self, grads)
         if anomaly._state.depth:
             anomaly.check_backward(self, grad, grads)
         return grads
+
+    def shape_error(self, inp: Tensor, grad: Tensor) -> RuntimeError:
+        """For authors of new ops: a backward rule returned a gradient of the wrong shape."""
+        i = next(i for i, t in enumerate(self.inputs) if t is inp)
+        return RuntimeError(f"{self.name}: backward returned a gradient of shape {grad.shape} "
+                            f"for input {i} of shape {inp.shape}")
 
     def checked_output(self) -> Tensor:
         if self.saved is None:
@@ -143,13 +138,6 @@ class Bookkeeping:
         return f"<{type(self).__name__}Backward>"
 
 
-def _shape_error(fn: Any, grads: tuple[Tensor | None, ...]) -> RuntimeError:
-    """For authors of new ops: a backward rule returned a gradient of the wrong shape."""
-    for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
-        if gi is not None and gi.shape != inp.shape:
-            return RuntimeError(f"{fn.name}: backward returned a gradient of shape {gi.shape} "
-                                f"for input {i} of shape {inp.shape}")
-    return RuntimeError(f"{fn.name}: backward returned gradients of the wrong shape")
 
 
 class _Scope:

@@ -38,7 +38,12 @@ class Function(Bookkeeping):
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         fn = cls()
         fn.inputs, fn.saved = inputs, ()
-        data = fn.run_forward(*[t.data for t in inputs], **options)
+        try:
+            data = fn.forward(*[t.data for t in inputs], **options)
+        except (ValueError, IndexError) as err:  # say which op failed, and on what
+            raise type(err)(fn.explain(err)) from None
+        if type(data) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
+            data = np.asarray(data)
         for t in inputs:  # record the op if backward can reach it through some input
             if t.requires_grad and _state.enabled:
                 return fn.record(data, options)  # the output, with grad_fn = fn

@@ -44,8 +44,13 @@ class Tensor(PyTorchAPI, InPlace):
     def _make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
         """Wrap an array without checks or copies (for ops, which produce fresh arrays)."""
         t = object.__new__(Tensor)
-        t.data, t.grad, t.requires_grad, t.grad_fn = data, None, requires_grad, grad_fn
-        t.name, t._counter, t._retains_grad = None, [0], False
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t.name = None
+        t._counter = [0]
+        t._retains_grad = False
         return t
 
     @property

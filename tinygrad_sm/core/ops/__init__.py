@@ -2,16 +2,15 @@
 arrays, backward as Tensor operations, the derivative written out in the docstring.
 
 On the reading path (see ``tinygrad_sm.core``): ``elementwise``, ``reduce``, ``movement``,
-``matmul``, ``softmax``. Beside it: ``selection`` (maximum, minimum, where, clamp) and
-``indexing`` (getitem, index_add, cat). The fused ops of the training hot path (linear, the
-cross-entropies) live in ``tinygrad_sm.fused``.
+``matmul``, ``softmax``. Beside it: ``selection`` (maximum, minimum, where, clamp),
+``indexing`` (getitem, index_add, cat) and ``conversion`` (cast, clone). The fused ops
+of the training hot path (linear, the cross-entropies) live in ``tinygrad_sm.fused``.
 """
 
+from tinygrad_sm.core.ops.conversion import Cast, Clone
 from tinygrad_sm.core.ops.elementwise import (
     Abs,
     Add,
-    Cast,
-    Clone,
     Div,
     Exp,
     Log,

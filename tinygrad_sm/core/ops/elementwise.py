@@ -205,24 +205,3 @@ class Relu(Function):
 
     def backward(self, g):
         return (g * const(self.mask),)
-
-
-class Cast(Function):
-    """z = x converted to another dtype.   dz/dx = 1 (cast back to x's dtype)."""
-
-    def forward(self, x, dtype):
-        return x.astype(dtype)
-
-    def backward(self, g):
-        (x,) = self.inputs
-        return (g.to(x.dtype),)
-
-
-class Clone(Function):
-    """z = a copy of x.   dz/dx = 1."""
-
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, g):
-        return (g,)
