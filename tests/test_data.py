@@ -313,7 +313,7 @@ def test_ragged_items_name_the_field_and_the_items():
     (-1, ValueError, r"seed must be an int >= 0 or None, got -1"),
     (1.5, TypeError, r"seed must be an int >= 0 or None, got 1.5 \(float\)"),
     ("7", TypeError, r"seed must be an int >= 0 or None, got '7' \(str\)"),
-    (True, TypeError, r"got True \(bool\)"),
+    (True, TypeError, r"seed must be an int >= 0 or None, got True \(bool\)"),
 ])
 def test_bad_seeds_name_the_argument(seed, exc, message):
     with pytest.raises(exc, match=r"DataLoader: " + message):
