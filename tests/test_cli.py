@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -123,6 +124,17 @@ def test_option_combinations_run(tmp_path, args):
     assert code == 0
     assert all(np.isfinite(m["train_loss"]) for m in metrics)
     assert (out / "model.npz").exists()
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        code, _, out = train(tmp_path, "--dataset", "iris", "--epochs", "1", "--quiet")
+    finally:
+        os.umask(old)
+    assert code == 0
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert modes["model.npz"] == 0o644 and set(modes.values()) == {0o644}, modes
 
 
 def test_schedule_is_applied(tmp_path):

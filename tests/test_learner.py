@@ -3,6 +3,8 @@ callbacks see, the built-in callbacks, saving and resuming, and the nan-loss sto
 
 import io
 import math
+import os
+import stat
 from functools import partial
 
 import numpy as np
@@ -482,6 +484,19 @@ def test_checkpoint_keeps_last_and_best(tmp_path):
     np.testing.assert_array_equal(best["model"]["weight"], script.weights[1])
     np.testing.assert_array_equal(last["model"]["weight"], script.weights[2])
     assert best["epochs_done"] == 2 and last["epochs_done"] == 3
+
+
+def test_checkpoint_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        learn = make_learner(cbs=[Checkpoint(tmp_path / "ck")])
+        learn.fit(1)
+        learn.save(tmp_path / "learn.npz")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "ck" / "last.npz", tmp_path / "ck" / "best.npz",
+                 tmp_path / "learn.npz"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
 
 
 # --- saving and resuming ----------------------------------------------------------------------
