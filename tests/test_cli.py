@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_sm import serialization
+from tinygrad_sm import cli, serialization
 from tinygrad_sm.cli import main
 from tinygrad_sm.data import Normalizer, train_test_split
 from tinygrad_sm.datasets import load_iris, mnist
@@ -310,6 +310,13 @@ def test_hidden_too_large_to_allocate_is_refused(tmp_path, capsys, monkeypatch):
     assert main(["graph", "--dataset", "digits", "--hidden", "10000000,10000000", "--out",
                  str(tmp_path / "g.svg")]) == 2
     assert f"{n:,} parameters" in one_line_error(capsys, "graph")
+
+    def no_memory(*args):  # what NumPy raises when the memory runs out after all
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_build_model", no_memory)
+    assert main(["train", "--hidden", "64", "--out", str(tmp_path)]) == 2
+    assert "not enough memory for a model of widths 64-64-10" in one_line_error(capsys)
 
 
 def test_version(capsys):

@@ -219,6 +219,22 @@ def _model_size_problem(widths: Sequence[int]) -> str | None:
             f"{memory / 2**30:,.1f} GiB of memory; choose smaller --hidden widths")
 
 
+def _widths(args: argparse.Namespace, n_in: int, n_out: int) -> list[int]:
+    return [n_in, *(args.hidden if args.model == "mlp" else ()), n_out]
+
+
+def _new_model(args: argparse.Namespace, widths: list[int]) -> tuple[Any, str | None]:
+    """``(model, None)``, or ``(None, why)`` when the model cannot be made here."""
+    problem = _model_size_problem(widths)
+    if problem:
+        return None, problem
+    try:
+        return _build_model(args.model, widths[0], args.hidden, widths[-1]), None
+    except MemoryError:
+        return None, (f"not enough memory for a model of widths {'-'.join(map(str, widths))}; "
+                      "choose smaller --hidden widths")
+
+
 def _schedule(name: str, lr: float) -> Any:
     from tinygrad_sm import sched
 
@@ -355,11 +371,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     tg.manual_seed(args.seed)
     X_tr, _, y_tr, _, classes = _load_data(args.dataset, args.seed)
-    widths = [X_tr.shape[1], *(args.hidden if args.model == "mlp" else ()), len(classes)]
-    problem = _model_size_problem(widths)
+    model, problem = _new_model(args, _widths(args, X_tr.shape[1], len(classes)))
     if problem:
         return _error("graph", problem)
-    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
     xb, yb = tg.from_numpy(X_tr[: args.bs]), tg.from_numpy(y_tr[: args.bs])
     written = _render_step_graph(model, F.cross_entropy, xb, yb, args.out, print)
     if written != args.out:
@@ -446,8 +460,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError, ValueError) as err:  # MNIST missing, or not MNIST
         print(f"tinygrad-sm train: error: {err}", file=sys.stderr)
         return 1
-    widths = [X_tr.shape[1], *(args.hidden if args.model == "mlp" else ()), len(classes)]
-    problem = _model_size_problem(widths)
+    widths = _widths(args, X_tr.shape[1], len(classes))
+    model, problem = _new_model(args, widths)
     if problem:
         return _error("train", problem)
     try:
@@ -457,7 +471,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _error("train", f"cannot create the output directory: {err}")
     train_dl = DataLoader(TensorDataset(X_tr, y_tr), batch_size=bs, shuffle=True)
     valid_dl = DataLoader(TensorDataset(X_va, y_va), batch_size=max(bs, 256))
-    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
     keeper = _keep_finite_weights()
     learn = Learner(model, train_dl, valid_dl, opt_func=_opt_func(args), lr=lr,
                     cbs=[ProgressCallback(quiet=args.quiet), keeper])
