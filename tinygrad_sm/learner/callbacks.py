@@ -22,7 +22,6 @@ from tinygrad_sm.learner.learner import (
     CancelFitException,
     CancelValidException,
     _model_state,
-    check_model_state,
 )
 from tinygrad_sm.tensor import Tensor
 
@@ -393,6 +392,24 @@ def _monitored(learn: Any, monitor: str, who: str) -> float:
         raise ValueError(f"{who}: no value for monitor={monitor!r} this epoch "
                          f"(available: {available})")
     return float(value)
+
+
+def check_model_state(model: Any, state: Any, where: str) -> None:
+    """Raise ValueError unless ``state`` has exactly the keys of ``model.state_dict()``,
+    each a numeric array of the same shape (``Learner.load`` and ``EarlyStopping``'s
+    saved best weights are checked so before anything is changed)."""
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{where} is a {type(state).__name__}, not a state dict")
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise ValueError(f"{where} does not fit the model: missing keys {missing}, "
+                         f"unexpected keys {unexpected}")
+    for k, target in own.items():
+        arr = np.asarray(state[k].data if isinstance(state[k], Tensor) else state[k])
+        if arr.dtype.kind not in "biuf" or arr.shape != tuple(target.shape):
+            raise ValueError(f"{where}[{k!r}] is a {arr.dtype} array of shape {arr.shape}; "
+                             f"the model's is {tuple(target.shape)}")
 
 
 def _best_state_dict(cb: Any) -> dict[str, Any]:

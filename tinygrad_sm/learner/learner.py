@@ -39,7 +39,7 @@ import numpy as np
 from tinygrad_sm import functional as F
 from tinygrad_sm import optim, serialization
 from tinygrad_sm.grad_mode import no_grad
-from tinygrad_sm.rng import get_rng, get_rng_state, set_rng_state
+from tinygrad_sm.rng import get_rng_state, set_rng_state
 from tinygrad_sm.tensor import Tensor
 
 __all__ = [
@@ -496,23 +496,6 @@ class Learner:
                 f"lr={self.lr}, cbs=[{names}])")
 
 
-def check_model_state(model: Any, state: Any, where: str) -> None:
-    """Raise ValueError unless ``state`` has exactly the keys of ``model.state_dict()``,
-    each a numeric array of the same shape."""
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{where} is a {type(state).__name__}, not a state dict")
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise ValueError(f"{where} does not fit the model: missing keys {missing}, "
-                         f"unexpected keys {unexpected}")
-    for k, target in own.items():
-        arr = np.asarray(state[k].data if isinstance(state[k], Tensor) else state[k])
-        if arr.dtype.kind not in "biuf" or arr.shape != tuple(target.shape):
-            raise ValueError(f"{where}[{k!r}] is a {arr.dtype} array of shape {arr.shape}; "
-                             f"the model's is {tuple(target.shape)}")
-
-
 class _CheckedState:
     """Every field of a saved learner state, checked and converted before anything is
     changed; raises ValueError naming the source and the field."""
@@ -520,6 +503,8 @@ class _CheckedState:
     REQUIRED = ("model", "opt", "epochs_done", "n_epoch", "train_iter", "pct_train", "rng")
 
     def __init__(self, learn: Learner, state: Any, source: str) -> None:
+        from tinygrad_sm.learner.callbacks import check_model_state
+
         self.where = f"Learner.load: {source}"
         if not isinstance(state, Mapping):
             raise ValueError(f"{self.where} holds a {type(state).__name__}, not a learner "
@@ -586,8 +571,8 @@ class _CheckedState:
 
 
 def _package_rng_type() -> type:
-    """The bit generator type of the package generator (PCG64)."""
-    return type(get_rng().bit_generator)
+    """The bit generator type of the package generator (PCG64), as its state names it."""
+    return getattr(np.random, json.loads(get_rng_state())["bit_generator"])
 
 
 def _split_batch(batch: Any) -> tuple[Any, Any]:
