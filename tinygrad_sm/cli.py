@@ -96,8 +96,8 @@ def _seed(text: str) -> int:
 
 
 def _momentum(text: str) -> float:
-    # SGD's momentum and Adam's beta1 alike: 1 or more never forgets a gradient, and the
-    # steps grow without bound (SGD at momentum 1.5 reaches a loss of 1e22).
+    # SGD's momentum and Adam's beta1 alike: at 1 or more the running average never
+    # forgets a gradient, and the steps grow without bound.
     value = _non_negative_float(text)
     if not value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1) (SGD's momentum or Adam's beta1), "
