@@ -93,11 +93,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             trailing = len(f.read(_CHUNK))
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise ValueError(f"read_idx: {path} is not a valid gzip file (truncated?): {e}") from e
-    if trailing:
-        raise ValueError(
-            f"read_idx: {path} has {trailing}{'+' if trailing == _CHUNK else ''} unexpected "
-            f"trailing bytes after the {nbytes} data bytes of shape {shape}"
-        )
+    if trailing:  # only a .gz gets here: a plain file's size was checked before reading
+        raise _size_mismatch(path, shape, nbytes, nbytes + trailing,
+                             "+" if trailing == _CHUNK else "")
     if not dtype.isnative:  # in place: no second copy of the payload
         data = data.byteswap(inplace=True).view(dtype.newbyteorder("="))
     return data.reshape(shape)
@@ -133,11 +131,9 @@ def _check_declared_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, he
              f"{math.prod(shape)} values, {nbytes} data bytes")
     size = path.stat().st_size
     if not gz:
-        found = size - header
-        if found < nbytes:
-            raise ValueError(f"read_idx: {path} is truncated: shape {shape} needs {nbytes} "
-                             f"data bytes, found {found}")
-        return  # trailing bytes are reported after the read, with their count
+        if size - header != nbytes:
+            raise _size_mismatch(path, shape, nbytes, size - header)
+        return
     if nbytes > _MAX_DEFLATE_RATIO * size:
         raise ValueError(f"read_idx: {path} is too small for its header: {claim}, but a "
                          f"{size}-byte gzip file expands to at most {_MAX_DEFLATE_RATIO * size} "
@@ -154,6 +150,15 @@ def _check_declared_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, he
                          "or corrupt, or its header is wrong")
 
 
+def _size_mismatch(path: Path, shape: tuple[int, ...], nbytes: int, found: int,
+                   more: str = "") -> ValueError:
+    if found < nbytes:
+        return ValueError(f"read_idx: {path} is truncated: shape {shape} needs {nbytes} data "
+                          f"bytes, found {found}")
+    return ValueError(f"read_idx: {path} has {found - nbytes}{more} unexpected trailing bytes "
+                      f"after the {nbytes} data bytes of shape {shape}")
+
+
 def _read_payload(f: Any, path: Path, shape: tuple[int, ...], dtype: np.dtype,
                   nbytes: int) -> np.ndarray:
     """The data, read a chunk at a time into one array of the declared size."""
@@ -167,8 +172,7 @@ def _read_payload(f: Any, path: Path, shape: tuple[int, ...], dtype: np.dtype,
     while done < nbytes:
         chunk = f.read(min(_CHUNK, nbytes - done))
         if not chunk:
-            raise ValueError(f"read_idx: {path} is truncated: shape {shape} needs {nbytes} "
-                             f"data bytes, found {done}")
+            raise _size_mismatch(path, shape, nbytes, done)
         buf[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
         done += len(chunk)
     return data
