@@ -270,6 +270,8 @@ def test_keys_that_cannot_round_trip_are_refused_before_writing(tmp_path):
         save({"k" * 70000: 1}, path)
     with pytest.raises(ValueError, match=r"not valid Unicode"):
         save({"\udc80": 1}, path)
+    with pytest.raises(ValueError, match=r"the str at name ends with a NUL character"):
+        save({"name": "run\x00"}, path)
     deep: list = []
     for _ in range(S.MAX_DEPTH + 5):
         deep = [deep]

@@ -125,6 +125,9 @@ def _encode(obj: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
         kind = "scalar" if isinstance(obj, np.generic) else "array"
         arr = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
     elif isinstance(obj, bool | int | float | str):
+        if isinstance(obj, str) and obj.endswith("\x00"):
+            raise ValueError(f"save: the str at {where} ends with a NUL character, which "
+                             "NumPy's str arrays drop: it would not load back the same")
         kind = type(obj).__name__
         arr = np.asarray(obj)
     else:
