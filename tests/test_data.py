@@ -289,6 +289,42 @@ def test_default_collate():
         default_collate([(1, 2), (3,)])
 
 
+def test_ragged_items_name_the_field_and_the_items():
+    items = [(np.zeros(3), 0), (np.zeros(3), 1), (np.zeros(4), 2)]
+    with pytest.raises(ValueError, match=r"default_collate: field 0 of the items has different "
+                                         r"shapes in one batch: item 0 has \(3,\), item 2 has "
+                                         r"\(4,\) \(ragged items need a collate_fn"):
+        default_collate(items)
+    with pytest.raises(ValueError, match=r"default_collate: field 1 of item 1 is ragged"):
+        default_collate([(0, [1, 2]), (1, [[1, 2], [3]])])
+
+    class Ragged:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.arange(i + 1), i
+
+    with pytest.raises(ValueError, match=r"field 0 .* item 0 has \(1,\), item 1 has \(2,\)"):
+        next(iter(DataLoader(Ragged(), batch_size=3)))
+
+
+@pytest.mark.parametrize("seed, exc, message", [
+    (-1, ValueError, r"seed must be an int >= 0 or None, got -1"),
+    (1.5, TypeError, r"seed must be an int >= 0 or None, got 1.5 \(float\)"),
+    ("7", TypeError, r"seed must be an int >= 0 or None, got '7' \(str\)"),
+    (True, TypeError, r"seed must be an int >= 0 or None, got True \(bool\)"),
+])
+def test_bad_seeds_name_the_argument(seed, exc, message):
+    with pytest.raises(exc, match=r"DataLoader: " + message):
+        DataLoader(make_ds(), shuffle=True, seed=seed)
+    with pytest.raises(exc, match=r"random_split: " + message):
+        random_split(make_ds(10), [5, 5], seed=seed)
+    with pytest.raises(exc, match=r"train_test_split: " + message):
+        train_test_split(np.zeros((10, 2)), np.arange(10) % 2, seed=seed)
+    assert DataLoader(make_ds(), shuffle=True, seed=np.int64(3)).seed == 3  # NumPy ints too
+
+
 @pytest.mark.parametrize("bs", [0, -3])
 def test_batch_size_below_one(bs):
     with pytest.raises(ValueError, match=f"DataLoader: batch_size must be >= 1, got {bs}"):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import shutil
 import struct
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,8 @@ def _no_network(tmp_path_factory, monkeypatch):
     nowhere = tmp_path_factory.mktemp("no_mirror")
     monkeypatch.setattr(mnist_mod, "MIRRORS", [nowhere.as_uri() + "/"])
     monkeypatch.setenv("TINYGRAD_SM_DATA", str(tmp_path_factory.mktemp("default_root")))
+    # write_mnist registers the digests of the fake files it writes in this test's copy.
+    monkeypatch.setattr(mnist_mod, "SHA256", dict(mnist_mod.SHA256))
 
 
 @pytest.fixture(autouse=True)
@@ -69,9 +73,12 @@ def fake_mnist(rng: np.random.Generator, n_train: int = 7, n_test: int = 5) -> d
 
 
 def write_mnist(folder: Path, arrays: dict, gz: bool) -> None:
+    """Write fake MNIST files; the gzipped ones' digests become the expected ones."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, array in arrays.items():
-        write_idx(folder / (name + (".gz" if gz else "")), array)
+        path = write_idx(folder / (name + (".gz" if gz else "")), array)
+        if gz:
+            mnist_mod.SHA256[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def check_mnist(result, arrays: dict) -> None:
@@ -387,6 +394,84 @@ def test_idx_corrupt_gzip(tmp_path, damage):
     assert str(path) in str(info.value)
 
 
+def peak_memory(f, *args):
+    """``f(*args)``'s result (or exception) and the peak memory it allocated, in bytes."""
+    tracemalloc.start()
+    try:
+        try:
+            result = f(*args)
+        except Exception as e:  # noqa: BLE001 - returned for the caller to check
+            result = e
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def idx_header(shape, code=0x08):
+    return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+@pytest.mark.parametrize("data, message", [
+    # the probe's case: a 2 MB gz (random bytes do not compress) whose header claims 2 GB
+    (np.random.default_rng(0).bytes(2 << 20),
+     r"does not match its header: its header declares shape \(32768, 256, 256\) of uint8: "
+     r"2147483648 values, 2147483648 data bytes .* but its gzip trailer says it holds "
+     r"2097168 bytes"),
+    # zeros compress 1000-fold: the file is too small to expand to what it claims
+    (bytes(2 << 20), r"is too small for its header: its header declares shape \(32768, 256, "
+                     r"256\) .*, but a \d+-byte gzip file expands to at most \d+ bytes"),
+], ids=["trailer", "deflate-bound"])
+def test_idx_huge_claim_in_a_small_gz_is_refused_at_once(tmp_path, data, message):
+    path = tmp_path / "claims-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_header((2**15, 2**8, 2**8)) + data, compresslevel=1))
+    err, peak = peak_memory(read_idx, path)
+    assert isinstance(err, ValueError) and str(path) in str(err)
+    assert re.search(message, str(err)), str(err)
+    assert peak < 1 << 20  # nothing of the claimed 2 GB, nor of the real 2 MB, was read
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_dimensions_whose_product_overflows(tmp_path, suffix):
+    shape = (2**32 - 1, 2**32 - 1, 2**32 - 1)  # 2**96 bytes: no int64 holds the size
+    path = tmp_path / f"overflow-idx3-ubyte{suffix}"
+    raw = idx_header(shape, code=0x0E) + bytes(64)
+    path.write_bytes(gzip.compress(raw) if suffix else raw)
+    err, peak = peak_memory(read_idx, path)
+    n = (2**32 - 1) ** 3
+    assert isinstance(err, ValueError) and str(path) in str(err)
+    assert f"shape {shape}" in str(err) and str(8 * n) in str(err)  # exact sizes
+    assert peak < 1 << 20
+
+
+def test_idx_streams_a_gzip_into_one_array(tmp_path):
+    payload = np.arange(8 << 20, dtype=np.uint32).astype(np.uint8).reshape(-1, 1024)
+    path = write_idx(tmp_path / "big-idx2-ubyte.gz", payload)
+    data, peak = peak_memory(read_idx, path)
+    np.testing.assert_array_equal(data, payload)
+    assert peak < 1.25 * payload.nbytes  # the array, plus one chunk; not a second copy
+    floats = np.linspace(0, 1, 1 << 20).reshape(-1, 8)  # big-endian on disk: swapped in place
+    data, peak = peak_memory(read_idx, write_idx(tmp_path / "f-idx2.gz", floats))
+    np.testing.assert_array_equal(data, floats)
+    assert data.dtype == np.float64 and data.dtype.isnative
+    assert peak < 1.25 * floats.nbytes
+
+
+def test_load_mnist_checks_hand_placed_gz_files(tmp_path):
+    arrays = fake_mnist(np.random.default_rng(11))
+    write_mnist(tmp_path, arrays, gz=True)
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    wrong = fake_mnist(np.random.default_rng(12))["t10k-images-idx3-ubyte"]
+    write_idx(path, wrong)  # a well-formed file, but not the one whose digest is known
+    with pytest.raises(ValueError) as info:
+        load_mnist(tmp_path, download=False)
+    message = str(info.value)
+    assert f"{path} is not the standard MNIST file: its SHA-256 is " in message
+    assert mnist_mod.SHA256[path.name] in message
+    assert "delete it and load again to download it" in message and "verify=False" in message
+    arrays["t10k-images-idx3-ubyte"] = wrong
+    check_mnist(load_mnist(tmp_path, download=False, verify=False), arrays)
+
+
 # ---------------------------------------------------------------- load_mnist
 
 
@@ -401,7 +486,7 @@ def test_load_mnist_mixed_plain_and_gz_and_str_root(tmp_path):
     arrays = fake_mnist(np.random.default_rng(1))
     for i, (name, array) in enumerate(arrays.items()):
         write_idx(tmp_path / (name + (".gz" if i % 2 else "")), array)
-    check_mnist(load_mnist(str(tmp_path), download=False), arrays)
+    check_mnist(load_mnist(str(tmp_path), download=False, verify=False), arrays)
 
 
 def test_load_mnist_scaling_endpoints(tmp_path):

@@ -1,5 +1,6 @@
 """Every Python code block in the README and docs/*.md runs."""
 
+import importlib.util
 import pathlib
 import re
 
@@ -17,7 +18,10 @@ def blocks():
                 continue  # (test_op_excerpt_is_verbatim keeps it true)
             if code.startswith("--8<--"):  # a source file quoted whole (test_reading_path)
                 continue
-            yield pytest.param(code, id=f"{page.name}-{i}")
+            # The PyTorch recipes run where torch is installed.
+            needs_torch = "import torch" in code and importlib.util.find_spec("torch") is None
+            marks = pytest.mark.skip(reason="needs torch") if needs_torch else ()
+            yield pytest.param(code, id=f"{page.name}-{i}", marks=marks)
 
 
 @pytest.mark.parametrize("code", blocks())

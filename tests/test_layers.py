@@ -18,8 +18,8 @@ LAYERS = [
     ["optim", "sched", "data", "datasets", "serialization"],
     ["viz", "plot"],
     ["learner"],
-    ["cli"],
-    ["__init__", "__main__"],  # the package itself, which gathers the public names
+    ["__init__"],  # the package itself, which gathers the public names (and __version__)
+    ["cli", "__main__"],
 ]
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 
@@ -32,7 +32,8 @@ def module_name(path: Path) -> str:
 
 
 def layer(module: str) -> int:
-    return RANK[module.split(".")[0]]
+    top = module.split(".")[0]
+    return RANK[top if top in RANK else "__init__"]  # (a name the package itself defines)
 
 
 def imports(path: Path) -> list[tuple[int, str]]:

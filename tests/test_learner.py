@@ -3,6 +3,8 @@ callbacks see, the built-in callbacks, saving and resuming, and the nan-loss sto
 
 import io
 import math
+import os
+import stat
 from functools import partial
 
 import numpy as np
@@ -484,6 +486,19 @@ def test_checkpoint_keeps_last_and_best(tmp_path):
     assert best["epochs_done"] == 2 and last["epochs_done"] == 3
 
 
+def test_checkpoint_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        learn = make_learner(cbs=[Checkpoint(tmp_path / "ck")])
+        learn.fit(1)
+        learn.save(tmp_path / "learn.npz")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "ck" / "last.npz", tmp_path / "ck" / "best.npz",
+                 tmp_path / "learn.npz"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
 # --- saving and resuming ----------------------------------------------------------------------
 
 
@@ -548,6 +563,118 @@ def test_seeded_loader_generator_is_saved_too(tmp_path):
     expected = [b[1].numpy().tolist() for b in dl]
     learn.load(tmp_path / "s.npz")
     assert [b[1].numpy().tolist() for b in dl] == expected
+
+
+class InterruptAfter(Callback):
+    """Kills the run (as a crash would) after ``epoch`` is checkpointed."""
+
+    order = 100
+
+    def __init__(self, epoch):
+        self.at = epoch
+
+    def after_epoch(self):
+        if self.learn.epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def scripted_run(tmp_path, start=None, interrupt=None):
+    """A run whose valid loss is scripted (best at epoch 1, then three worse epochs: early
+    stopping at epoch 4 with patience 3), checkpointed into ``tmp_path``."""
+    script = ScriptedValidLoss([1.0, 0.5, 0.7, 0.8, 0.6, 0.4, 0.3, 0.2])
+    es = EarlyStopping(patience=3)
+    extra = [InterruptAfter(interrupt)] if interrupt is not None else []
+    learn = resume_setup(partial(SGD, momentum=0.9), cbs=[script, Checkpoint(tmp_path), es,
+                                                          *extra])
+    learn.model.weight = learn.model[0].weight  # ScriptedValidLoss keeps model.weight
+    if start is not None:
+        learn.load(tmp_path / "last.npz")
+        learn.fit(8, start_epoch=learn.epochs_done)
+    else:
+        learn.fit(8)
+    return learn, es
+
+
+def test_resumed_run_keeps_best_checkpoint_and_stops_at_the_same_epoch(tmp_path):
+    full, full_es = scripted_run(tmp_path / "full")
+    assert (full_es.best_epoch, full_es.stopped_epoch) == (1, 4)
+    best_full = serialization.load(tmp_path / "full" / "best.npz")
+
+    with pytest.raises(KeyboardInterrupt):
+        scripted_run(tmp_path / "cut", interrupt=2)
+    best_before = (tmp_path / "cut" / "best.npz").read_bytes()
+    resumed, es = scripted_run(tmp_path / "cut", start=3)
+    assert resumed.recorder.metrics[0]["epoch"] == 3  # it did resume
+    # epoch 3 (0.8) is worse than epoch 1 (0.5): best.npz is not replaced
+    assert (tmp_path / "cut" / "best.npz").read_bytes() == best_before
+    best = serialization.load(tmp_path / "cut" / "best.npz")
+    assert best["epochs_done"] == 2 == best_full["epochs_done"]
+    for k, v in best_full["model"].items():
+        np.testing.assert_array_equal(best["model"][k], v)
+    assert (es.best, es.best_epoch, es.stopped_epoch) == (0.5, 1, 4)
+    assert resumed.recorder.metrics[-1]["epoch"] == full.recorder.metrics[-1]["epoch"] == 4
+    for k, v in full.model.state_dict().items():  # restore_best: epoch 1's weights
+        np.testing.assert_array_equal(resumed.model.state_dict()[k].numpy(), v.numpy())
+
+
+def test_callback_state_is_saved_with_the_learner(tmp_path):
+    learn, es = scripted_run(tmp_path)
+    state = serialization.load(tmp_path / "last.npz")["callbacks"]
+    assert state["checkpoint"] == {"monitor": "valid_loss", "mode": "min", "best": 0.5,
+                                   "best_epoch": 1}
+    assert {k: state["early_stopping"][k] for k in ("best", "wait", "stopped_epoch")} == \
+        {"best": 0.5, "wait": 3, "stopped_epoch": 4}
+    assert set(state["early_stopping"]["best_state"]) == set(learn.model.state_dict())
+
+
+def snapshot(learn):
+    return ({k: v.numpy().copy() for k, v in learn.model.state_dict().items()},
+            learn.epochs_done, learn.opt.param_groups[0]["lr"], tg.core.rng.get_rng_state(),
+            learn.checkpoint.best)
+
+
+def corrupt(state, field, value):
+    *parents, last = field.split("/")
+    for p in parents:
+        state = state[int(p) if isinstance(state, list) else p]
+    if value is KeyError:
+        del state[last]
+    else:
+        state[last] = value
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("rng", '{"bit_generator": "PCG64", "state": 3}',
+     r"field 'rng' is not the state of a PCG64 generator"),
+    ("rng", "not json", r"field 'rng' is not the state of a PCG64 generator"),
+    ("model", KeyError, r"has no 'model' field \(a file written by Learner.save has model, "
+                        r"opt, epochs_done"),
+    ("epochs_done", -5, r"field 'epochs_done' must be an int >= 0, got -5"),
+    ("pct_train", 1.5, r"field 'pct_train' must be a number in \[0, 1\], got 1.5"),
+    ("model/0.weight", np.zeros((2, 2), np.float32),
+     r"field 'model'\['0.weight'\] is a float32 array of shape \(2, 2\); the model's is "
+     r"\(16, 4\)"),
+    ("opt/param_groups/0/lr", -1.0, r"field 'opt': SGD.load_state_dict: param group 0 of the "
+                                    r"state: invalid lr -1.0"),
+    ("callbacks/checkpoint/best", "high", r"field 'callbacks/checkpoint': best 'high'"),
+    ("callbacks/checkpoint/monitor", "valid_accuracy",
+     r"saved for monitor 'valid_accuracy' \(min\), but this Checkpoint monitors 'valid_loss'"),
+])
+def test_load_is_all_or_nothing(tmp_path, field, value, message):
+    learn = resume_setup(partial(SGD, momentum=0.9), cbs=[Checkpoint(tmp_path)])
+    learn.fit(2)
+    learn.save(tmp_path / "good.npz")
+    state = serialization.load(tmp_path / "good.npz")
+    corrupt(state, field, value)
+    serialization.save(state, tmp_path / "bad.npz")
+    learn.fit(3, start_epoch=2)  # move on, so that loading good.npz would change everything
+    before = snapshot(learn)
+    with pytest.raises(ValueError, match=r"Learner.load: .*bad.npz.*" + message):
+        learn.load(tmp_path / "bad.npz")
+    after = snapshot(learn)
+    for k, v in before[0].items():
+        np.testing.assert_array_equal(after[0][k], v)
+    assert after[1:] == before[1:]
 
 
 # --- nan loss ------------------------------------------------------------------------------

@@ -392,6 +392,32 @@ def test_load_state_dict_checks_shapes_and_groups():
         SGD([tg.ones(3, requires_grad=True)], lr=0.1).load_state_dict(sd)
 
 
+@pytest.mark.parametrize("opt_cls, key, value, message", [
+    (SGD, "lr", -1.0, r"SGD.load_state_dict: param group 0 of the state: invalid lr -1.0 "
+                      r"\(must be >= 0\)"),
+    (SGD, "momentum", -0.5, r"invalid momentum -0.5"),
+    (SGD, "weight_decay", "x", r"has a hyperparameter that is not a number: .*'x'"),
+    (Adam, "betas", (5, 0.9), r"Adam.load_state_dict: param group 0 of the state: invalid "
+                              r"betas \(5, 0.9\) \(two values in \[0, 1\)\)"),
+    (Adam, "eps", -1e-8, r"invalid eps"),
+    (Adam, "lr", None, r"param group 0 of the state has no 'lr'"),
+])
+def test_load_state_dict_checks_hyperparameters_as_the_constructor_does(opt_cls, key, value,
+                                                                        message):
+    p = tg.ones(2, requires_grad=True)
+    opt = opt_cls([p], lr=0.1)
+    sd = opt.state_dict()
+    if value is None:
+        del sd["param_groups"][0][key]
+    else:
+        sd["param_groups"][0][key] = value
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(sd)
+    assert opt.param_groups[0]["lr"] == 0.1  # unchanged
+    with pytest.raises((ValueError, TypeError)):  # the constructor refuses the same values
+        opt_cls([p], **{"lr": 0.1, key: value})
+
+
 def test_trajectories_match_pytorch_itself_when_installed():
     torch = pytest.importorskip("torch")
 

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -57,12 +57,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+_KIND_NAMES = {int: "an integer", float: "a number"}
+
+
 def _positive(kind: type) -> Any:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {_KIND_NAMES[kind]}, got {text!r}") from None
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
@@ -79,6 +83,76 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    # SGD's momentum and Adam's beta1 alike: at 1 or more the running average never
+    # forgets a gradient, and the steps grow without bound.
+    value = _non_negative_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1) (SGD's momentum or Adam's beta1), "
+                                         f"got {text}")
+    return value
+
+
+def _writable_dir_problem(directory: Path) -> str | None:
+    """Why files cannot be created in ``directory`` (an existing one), or None. Tried for
+    real: permission bits say nothing of read-only file systems, /proc, or root."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return None
+    except OSError as err:
+        return f"cannot write in {directory}: {err.strerror or err}"
+
+
+def _out_dir(text: str) -> Path:
+    """``--out DIR`` of train: an existing writable directory, or one that can be made."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a directory")
+    existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {text}: {existing} is not a directory")
+    problem = _writable_dir_problem(existing)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return path
+
+
+GRAPH_FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "gv", "dot")  # gv/dot: DOT text
+
+
+def _graph_file(text: str) -> Path:
+    """``--out FILE`` of graph: its suffix names the format (none: .svg is added)."""
+    path = Path(text)
+    if path.is_dir() or not path.name:
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    if not path.suffix:
+        path = path.with_name(path.name + ".svg")
+    fmt = path.suffix[1:].lower()
+    if fmt not in GRAPH_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {path.suffix!r} in {text}; use one of "
+            f"{', '.join('.' + f for f in GRAPH_FORMATS)}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the directory {parent} does not exist")
+    problem = _writable_dir_problem(parent)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return path
 
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
@@ -123,6 +197,42 @@ def _build_model(kind: str, n_in: int, hidden: Sequence[int], n_out: int) -> Any
         layers += [nn.Linear(n_in, width), nn.ReLU()]
         n_in = width
     return nn.Sequential(*layers, nn.Linear(n_in, n_out))
+
+
+def _model_size_problem(widths: Sequence[int]) -> str | None:
+    """Why a float32 MLP of these layer widths cannot be trained here, or None.
+
+    Checked before allocating: NumPy may get the memory lazily and the kernel then kill
+    the process while the weights are initialized, with no message at all."""
+    import os
+
+    n_params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    needed = 4 * n_params * 4  # float32 weights, gradients and two optimizer buffers
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not available on this system
+        return None
+    if needed <= memory:
+        return None
+    return (f"a model of widths {'-'.join(map(str, widths))} has {n_params:,} parameters: "
+            f"training it takes about {needed / 2**30:,.1f} GiB, more than this machine's "
+            f"{memory / 2**30:,.1f} GiB of memory; choose smaller --hidden widths")
+
+
+def _widths(args: argparse.Namespace, n_in: int, n_out: int) -> list[int]:
+    return [n_in, *(args.hidden if args.model == "mlp" else ()), n_out]
+
+
+def _new_model(args: argparse.Namespace, widths: list[int]) -> tuple[Any, str | None]:
+    """``(model, None)``, or ``(None, why)`` when the model cannot be made here."""
+    problem = _model_size_problem(widths)
+    if problem:
+        return None, problem
+    try:
+        return _build_model(args.model, widths[0], args.hidden, widths[-1]), None
+    except MemoryError:
+        return None, (f"not enough memory for a model of widths {'-'.join(map(str, widths))}; "
+                      "choose smaller --hidden widths")
 
 
 def _schedule(name: str, lr: float) -> Any:
@@ -172,8 +282,9 @@ def _write_metrics(out: Path, metrics: list[dict[str, Any]]) -> list[str]:
     return ["metrics.csv", "metrics.json"]
 
 
-def _write_plots(out: Path, learn: Any, say: Any) -> list[str]:
-    """``training.png``: loss per batch and per epoch, and the lr schedule."""
+def _write_plots(out: Path, learn: Any, say: Any, diverged: bool = False) -> list[str]:
+    """``training.png``: loss per batch and per epoch, and the lr schedule; for a run that
+    ``diverged``, a red line marks the batch whose loss was not finite."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -190,6 +301,13 @@ def _write_plots(out: Path, learn: Any, say: Any) -> list[str]:
     ax_batch.plot(rec.losses, alpha=0.3, color="tab:blue", label="per batch")
     ax_batch.plot(smooth(rec.losses), color="tab:blue", label="smoothed")
     ax_batch.set(title="training loss", xlabel="batch", ylabel="loss")
+    if diverged:
+        import numpy as np
+
+        bad = np.flatnonzero(~np.isfinite(np.asarray(rec.losses, dtype=np.float64)))
+        at = int(bad[0]) if bad.size else len(rec.losses)  # else: in validation
+        ax_batch.axvline(at, color="tab:red", ls="--",
+                         label=f"loss not finite (epoch {learn.epoch}, batch {learn.iter})")
     ax_batch.legend()
     epochs = [m["epoch"] for m in rec.metrics]
     for key, color in (("train_loss", "tab:blue"), ("valid_loss", "tab:orange")):
@@ -205,26 +323,45 @@ def _write_plots(out: Path, learn: Any, say: Any) -> list[str]:
 
 
 def _render_step_graph(model: Any, loss_func: Any, xb: Any, yb: Any, path: Path,
-                       say: Any) -> bool:
+                       say: Any) -> Path | None:
     """Draw one training step (forward, loss, backward) with module clusters to ``path``
-    (its suffix picks svg, png or pdf). False, with a note, when Graphviz is missing."""
+    (its suffix picks the format: svg, png, pdf, ...; gv or dot for the DOT text). Returns
+    the path written: ``path``, or without Graphviz's ``dot`` the DOT text beside it as
+    ``.gv`` (with a note saying where), or None without the graphviz package."""
     from tinygrad_sm.viz import GraphvizNotFoundError, draw_training_step
 
     try:
         graph = draw_training_step(model, loss_func, xb, yb, rankdir="TB")
-        graph.render(path.with_suffix(""), format=path.suffix.lstrip(".") or "svg",
-                     cleanup=True)
-    except (ImportError, GraphvizNotFoundError) as err:
+    except ImportError as err:
         say(f"note: no graph drawn: {err}")
-        return False
-    return True
+        return None
+    fmt = path.suffix[1:].lower()
+    if fmt in ("gv", "dot"):
+        path.write_text(graph.source)
+        return path
+    try:
+        path.write_bytes(graph.pipe(format=fmt))
+        return path
+    except GraphvizNotFoundError as err:
+        gv = path.with_suffix(".gv")
+        gv.write_text(graph.source)
+        say(f"note: no graph drawn: {err}\nThe DOT text is in {gv}; with Graphviz "
+            f"installed, draw it with: dot -T{fmt} {gv} -o {path}")
+        return gv
 
 
 def _write_graph(out: Path, learn: Any, say: Any) -> list[str]:
-    """``graph.svg``: the computation graph of one training step on the first batch."""
+    """``graph.svg``: the computation graph of one training step on the first batch
+    (``graph.gv``, its DOT text, without Graphviz)."""
     xb, yb = next(iter(learn.train_dl))
-    ok = _render_step_graph(learn.model, learn.loss_func, xb, yb, out / "graph.svg", say)
-    return ["graph.svg"] if ok else []
+    written = _render_step_graph(learn.model, learn.loss_func, xb, yb, out / "graph.svg", say)
+    return [written.name] if written else []
+
+
+def _error(command: str, message: str, status: int = 2) -> int:
+    """One line on stderr, no traceback; 2 is argparse's status for a bad argument."""
+    print(f"tinygrad-sm {command}: error: {message}", file=sys.stderr)
+    return status
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -234,13 +371,63 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     tg.manual_seed(args.seed)
     X_tr, _, y_tr, _, classes = _load_data(args.dataset, args.seed)
-    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
+    model, problem = _new_model(args, _widths(args, X_tr.shape[1], len(classes)))
+    if problem:
+        return _error("graph", problem)
     xb, yb = tg.from_numpy(X_tr[: args.bs]), tg.from_numpy(y_tr[: args.bs])
-    out = Path(args.out)
-    if not _render_step_graph(model, F.cross_entropy, xb, yb, out, print):
+    written = _render_step_graph(model, F.cross_entropy, xb, yb, args.out, print)
+    if written != args.out:
         return 1
-    print(f"wrote {out}")
+    print(f"wrote {written}")
     return 0
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def _finite_weights(model: Any) -> dict[str, Any] | None:
+    """A copy of the model's weights, or None if any of them is nan or inf."""
+    import numpy as np
+
+    state = {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
+    return state if all(np.isfinite(a).all() for a in state.values()) else None
+
+
+def _keep_finite_weights() -> Any:
+    """A callback that copies the weights at the start and after each epoch while they are
+    finite, so that a run that diverges can still save its last finite model."""
+    from tinygrad_sm.learner import Callback
+
+    class KeepFiniteWeights(Callback):
+        weights: dict[str, Any] | None = None
+        when = "the initial weights"
+
+        def before_fit(self) -> None:
+            self.weights = _finite_weights(self.learn.model)
+
+        def after_epoch(self) -> None:
+            weights = _finite_weights(self.learn.model)
+            if weights is not None:
+                self.weights, self.when = weights, f"the weights after epoch {self.learn.epoch}"
+
+    return KeepFiniteWeights()
+
+
+def _keep_diverged_run(out: Path, learn: Any, keeper: Any, say: Any) -> None:
+    """What a run that diverged still has: its metrics, the loss plot marking where the
+    loss went nan, and its last finite weights."""
+    from tinygrad_sm import serialization
+
+    written = _write_metrics(out, learn.recorder.metrics)
+    weights, when = _finite_weights(learn.model), "the weights of the last step"
+    if weights is None:
+        weights, when = keeper.weights, keeper.when
+    if weights is not None:
+        serialization.save(weights, out / "model.npz")
+        written.append(f"model.npz ({when})")
+    written += _write_plots(out, learn, say, diverged=True)
+    print(f"kept {', '.join(written)} in {out}", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -270,39 +457,48 @@ def cmd_train(args: argparse.Namespace) -> int:
     tg.manual_seed(args.seed)
     try:
         X_tr, X_va, y_tr, y_va, classes = _load_data(args.dataset, args.seed)
-    except (OSError, RuntimeError) as err:  # MNIST missing and not downloadable
+    except (OSError, RuntimeError, ValueError) as err:  # MNIST missing, or not MNIST
         print(f"tinygrad-sm train: error: {err}", file=sys.stderr)
         return 1
+    widths = _widths(args, X_tr.shape[1], len(classes))
+    model, problem = _new_model(args, widths)
+    if problem:
+        return _error("train", problem)
+    try:
+        out = args.out if args.out else _timestamped_dir(Path("runs"))
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # --out was checked when parsed; runs/ was not
+        return _error("train", f"cannot create the output directory: {err}")
     train_dl = DataLoader(TensorDataset(X_tr, y_tr), batch_size=bs, shuffle=True)
     valid_dl = DataLoader(TensorDataset(X_va, y_va), batch_size=max(bs, 256))
-    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
+    keeper = _keep_finite_weights()
     learn = Learner(model, train_dl, valid_dl, opt_func=_opt_func(args), lr=lr,
-                    cbs=[ProgressCallback(quiet=args.quiet)])
-    out = Path(args.out) if args.out else _timestamped_dir(Path("runs"))
-    out.mkdir(parents=True, exist_ok=True)
-    widths = [X_tr.shape[1], *(args.hidden if args.model == "mlp" else ()), len(classes)]
-    say(f"{args.dataset}: {len(X_tr)} train / {len(X_va)} validation examples, "
-        f"{len(classes)} classes; {args.model} {'-'.join(map(str, widths))}; "
-        f"{args.opt} lr {lr:g} ({args.sched}), {epochs} epochs of batch size {bs}")
+                    cbs=[ProgressCallback(quiet=args.quiet), keeper])
 
     written: list[str] = []
+    lr_source = ""
     if args.lr_find:
         suggestion = learn.lr_find()
         say(f"lr finder suggests lr {suggestion:.3g}")
         if not args.lr:
-            lr = suggestion
-            say(f"training with lr {lr:.3g}")
+            lr, lr_source = suggestion, " from the lr finder"
         try:
             learn.lr_finder.plot(path=out / "lr_find.png")
             written.append("lr_find.png")
         except ImportError:
             pass
+    say(f"{args.dataset}: {len(X_tr)} train / {len(X_va)} validation examples, "
+        f"{len(classes)} classes; {args.model} {'-'.join(map(str, widths))}; "
+        f"{args.opt} lr {lr:.3g}{lr_source} ({args.sched}), {_epochs(epochs)} of batch "
+        f"size {bs}")
     try:
         # A diverging run overflows before its loss turns nan: the error below says what
         # happened, so NumPy's overflow warnings would only be noise.
         with np.errstate(over="ignore", invalid="ignore"):
             learn.fit(epochs, cbs=[ParamScheduler({"lr": _schedule(args.sched, lr)})])
     except LossNotFiniteError as err:
+        with np.errstate(over="ignore", invalid="ignore"):
+            _keep_diverged_run(out, learn, keeper, say)
         print(f"tinygrad-sm train: error: {err}", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - start
@@ -313,18 +509,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     written += _write_plots(out, learn, say)
     written += _write_graph(out, learn, say)
     acc = learn.recorder.metrics[-1]["valid_accuracy"]
-    print(f"validation accuracy {acc:.4f} after {epochs} epochs in {seconds:.1f} s; "
+    print(f"validation accuracy {acc:.4f} after {_epochs(epochs)} in {seconds:.1f} s; "
           f"wrote {', '.join(written)} to {out}")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (the usage is one --help away); the status
+    stays argparse's 2. Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from tinygrad_sm import __version__
+
+    parser = _Parser(
         prog="tinygrad-sm", description="A small, readable NumPy autograd engine."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="backprop through a small graph and gradcheck it")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_seed, default=0)
     demo.set_defaults(func=cmd_demo)
 
     defaults = "; ".join(f"{name}: {d['epochs']} epochs, bs {d['bs']}, lr {d['lr']}"
@@ -354,14 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--opt", choices=("sgd", "adam"), default="sgd",
                        help="optimizer; adam is AdamW (decoupled weight decay) "
                             "(default: %(default)s)")
-    train.add_argument("--momentum", type=_non_negative_float, default=0.9,
-                       help="SGD momentum, or Adam's beta1 (default: %(default)s)")
+    train.add_argument("--momentum", type=_momentum, default=0.9,
+                       help="SGD momentum, or Adam's beta1, in [0, 1) (default: %(default)s)")
     train.add_argument("--wd", type=_non_negative_float, default=5e-4,
                        help="weight decay (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0,
+    train.add_argument("--seed", type=_seed, default=0,
                        help="seed for the split, the initialization and the shuffling "
                             "(default: %(default)s)")
-    train.add_argument("--out", default=None, metavar="DIR",
+    train.add_argument("--out", type=_out_dir, default=None, metavar="DIR",
                        help="output directory (default: runs/<timestamp>)")
     train.add_argument("--lr-find", action="store_true",
                        help="run the learning-rate finder first (writes lr_find.png) and "
@@ -383,9 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="hidden layer widths of the MLP (default: 16)")
     graph.add_argument("--bs", type=_positive(int), default=8,
                        help="batch size (default: %(default)s)")
-    graph.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    graph.add_argument("--out", default="graph.svg",
-                       help="output file; .svg, .png or .pdf (default: %(default)s)")
+    graph.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
+    graph.add_argument("--out", type=_graph_file, default="graph.svg", metavar="FILE",
+                       help="output file; its suffix picks the format: .svg (also without a "
+                            "suffix), .png, .pdf, .jpg, .gif, .ps, or .gv/.dot for the DOT "
+                            "text (default: %(default)s)")
     graph.set_defaults(func=cmd_graph)
     # `tinygrad-sm --help` lists every command with all its options.
     parser.formatter_class = argparse.RawDescriptionHelpFormatter

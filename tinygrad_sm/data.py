@@ -42,9 +42,21 @@ def _as_array(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asanyarray(x)
 
 
-def _generator(seed: int | None) -> np.random.Generator:
+def _check_seed(seed: Any, who: str) -> None:
+    """A seed is None or an int >= 0 (NumPy's own error would not name the argument)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{who}: seed must be an int >= 0 or None, got {seed!r} "
+                        f"({type(seed).__name__})")
+    if seed < 0:
+        raise ValueError(f"{who}: seed must be an int >= 0 or None, got {seed}")
+
+
+def _generator(seed: int | None, who: str) -> np.random.Generator:
+    _check_seed(seed, who)
     # Read the package generator at call time: manual_seed replaces it with a new object.
-    return np.random.default_rng(seed) if seed is not None else _rng.get_rng()
+    return np.random.default_rng(int(seed)) if seed is not None else _rng.get_rng()
 
 
 # --- datasets ---------------------------------------------------------------------------
@@ -140,7 +152,25 @@ def _stack_fields(items: Sequence[Any]) -> tuple[np.ndarray, ...]:
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise ValueError(f"default_collate: items have different numbers of fields: {widths}")
-    return tuple(np.stack([_as_array(f) for f in field]) for field in zip(*rows, strict=True))
+    return tuple(_stack_field(i, field) for i, field in enumerate(zip(*rows, strict=True)))
+
+
+def _stack_field(i: int, values: Sequence[Any]) -> np.ndarray:
+    arrays = []
+    for j, v in enumerate(values):
+        try:
+            arrays.append(_as_array(v))
+        except ValueError as e:  # a nested list of uneven lengths
+            raise ValueError(f"default_collate: field {i} of item {j} is ragged, not an "
+                             f"array: {e}") from None
+    shapes = [a.shape for a in arrays]
+    if len(set(shapes)) > 1:
+        first = shapes[0]
+        j = next(j for j, s in enumerate(shapes) if s != first)
+        raise ValueError(f"default_collate: field {i} of the items has different shapes in "
+                         f"one batch: item 0 has {first}, item {j} has {shapes[j]} (ragged "
+                         "items need a collate_fn that pads them)")
+    return np.stack(arrays)
 
 
 def default_collate(items: Sequence[Any]) -> tuple[Tensor, ...]:
@@ -178,7 +208,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.collate_fn = collate_fn
         self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._rng = _generator(seed, "DataLoader") if seed is not None else None
 
     def __len__(self) -> int:
         n, bs = len(self.dataset), self.batch_size
@@ -248,7 +278,7 @@ def random_split(
         sizes = [math.floor(n * f) for f in fracs]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
-    order = _generator(seed).permutation(n)
+    order = _generator(seed, "random_split").permutation(n)
     bounds = np.cumsum([0, *sizes])
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
@@ -290,7 +320,7 @@ def train_test_split(
     if n < 2:
         raise ValueError(f"train_test_split: need at least 2 examples to split, got {n}")
     n_test = min(max(round(n * test_size), 1), n - 1)
-    gen = _generator(seed)
+    gen = _generator(seed, "train_test_split")
     if stratify:
         _, labels = np.unique(y, axis=0, return_inverse=True)
         labels = labels.reshape(-1)  # NumPy 2 may keep y's extra axes in the inverse

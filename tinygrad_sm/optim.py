@@ -179,10 +179,11 @@ class Optimizer:
                 )
             by_index.update(zip(ids, mine["params"]))
         new_groups = []
-        for mine, saved in zip(self.param_groups, saved_groups):
+        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
             group = {k: self._restore_value(k, v, mine.get(k)) for k, v in saved.items()
                      if k != "params"}
             new_groups.append({**group, "params": mine["params"]})
+            self._check_loaded_group(i, new_groups[-1], mine)
         new_state: dict[Tensor, dict[str, Any]] = {}
         for key, buffers in state_dict["state"].items():
             p = by_index.get(int(key))
@@ -202,6 +203,23 @@ class Optimizer:
                     new_state[p][k] = arr.astype(p.dtype, copy=True)
         self.param_groups = new_groups
         self.state = new_state
+
+    def _check_loaded_group(self, i: int, group: dict[str, Any], mine: dict[str, Any]) -> None:
+        """Check a loaded group's hyperparameters as the constructor checks them."""
+        name = type(self).__name__
+        missing = sorted(k for k in mine if k not in group)
+        if missing:
+            raise ValueError(f"{name}.load_state_dict: param group {i} of the state has no "
+                             f"{', '.join(map(repr, missing))}")
+        try:
+            self._check_hyperparameters(group)
+        except ValueError as err:
+            raise ValueError(f"{name}.load_state_dict: param group {i} of the state: "
+                             f"{str(err).removeprefix(name + ': ')}") from None
+        except TypeError as err:  # e.g. '>=' between a str and an int
+            values = {k: v for k, v in group.items() if k != "params"}
+            raise ValueError(f"{name}.load_state_dict: param group {i} of the state has a "
+                             f"hyperparameter that is not a number: {values}") from err
 
     @staticmethod
     def _restore_value(key: str, value: Any, current: Any) -> Any:

@@ -23,6 +23,7 @@ from tinygrad_sm.learner.control import (
     CancelFitException,
     CancelValidException,
     _model_state,
+    check_model_state,
 )
 from tinygrad_sm.sched import lr_suggestion
 
@@ -54,6 +55,20 @@ class Callback:
         # CamelCase -> snake_case, keeping acronyms together: LRFinder -> lr_finder
         base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", base)
         return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", base).lower()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state that drives this callback's decisions (a best score, a patience
+        count), saved with the learner by ``Learner.save``; ``{}`` for most callbacks."""
+        return {}
+
+    def check_state(self, state: Any) -> dict[str, Any]:
+        """The attributes that a saved :meth:`state_dict` restores, after checking it;
+        raises ValueError naming the field. ``Learner.load`` checks every callback's state
+        before it changes anything, then sets these attributes."""
+        return {}
+
+    def load_state_dict(self, state: Any) -> None:
+        self.__dict__.update(self.check_state(state))
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: read the attribute from the learner.
@@ -381,29 +396,69 @@ def _monitored(learn: Any, monitor: str, who: str) -> float:
     return float(value)
 
 
+def _best_state_dict(cb: Any) -> dict[str, Any]:
+    return {"monitor": cb.monitor, "mode": cb.mode, "best": cb.best,
+            "best_epoch": cb.best_epoch}
+
+
+def _check_best_state(cb: Any, state: Any) -> dict[str, Any]:
+    """The ``best`` and ``best_epoch`` of a saved state, checked against ``cb``'s monitor."""
+    if not isinstance(state, Mapping):
+        raise ValueError(f"expected a dict, got {type(state).__name__}")
+    if (state.get("monitor"), state.get("mode")) != (cb.monitor, cb.mode):
+        raise ValueError(f"saved for monitor {state.get('monitor')!r} ({state.get('mode')}), "
+                         f"but this {type(cb).__name__} monitors {cb.monitor!r} ({cb.mode})")
+    best, epoch = state.get("best"), state.get("best_epoch")
+    if (best is None) != (epoch is None) or (
+            best is not None and (not isinstance(best, float | int) or math.isnan(best)
+                                  or not _is_count(epoch))):
+        raise ValueError(f"best {best!r} at epoch {epoch!r} is not a score and an epoch")
+    return {"best": None if best is None else float(best),
+            "best_epoch": None if epoch is None else int(epoch)}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 0
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best`` the model gets back the weights of its best epoch.
 
     ``mode='auto'`` maximizes a monitor whose name contains "acc" and minimizes others.
-    It runs last at the end of an epoch, so that the epoch is recorded, printed and
-    checkpointed before training stops.
+    It decides at the end of an epoch, after the Recorder and before ``Checkpoint`` (so
+    that a checkpoint holds the decision), and stops training at the start of the next
+    epoch: the last epoch is recorded, printed and checkpointed in full.
+
+    Its best score, best epoch, patience count and (with ``restore_best``) best weights are
+    saved with the learner (``Learner.save``) and restored by ``Learner.load``, so that a
+    resumed run stops where an uninterrupted one would. A fit from epoch 0 starts afresh;
+    a resumed one (``start_epoch > 0``) keeps them.
     """
 
-    order = 90
+    order = 75
 
     def __init__(self, monitor: str = "valid_loss", min_delta: float = 0.0, patience: int = 3,
                  restore_best: bool = True, mode: str = "auto") -> None:
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
         self.restore_best = restore_best
         self.mode = _resolve_mode(mode, monitor, "EarlyStopping")
+        self._reset()
 
-    def before_fit(self) -> None:
+    def _reset(self) -> None:
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.wait = 0
         self.stopped_epoch: int | None = None
         self._best_state: dict[str, np.ndarray] | None = None
+
+    def before_fit(self) -> None:
+        if self.learn.start_epoch == 0:
+            self._reset()
+
+    def before_epoch(self) -> None:
+        if self.stopped_epoch is not None:
+            raise CancelFitException
 
     def after_epoch(self) -> None:
         value = _monitored(self.learn, self.monitor, "EarlyStopping")
@@ -415,17 +470,38 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = self.learn.epoch
-            raise CancelFitException
 
     def after_fit(self) -> None:
         if self.restore_best and self._best_state is not None:
             self.learn.model.load_state_dict(self._best_state)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {**_best_state_dict(self), "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_state": self._best_state}
+
+    def check_state(self, state: Any) -> dict[str, Any]:
+        attrs = _check_best_state(self, state)
+        wait, stopped, weights = state.get("wait"), state.get("stopped_epoch"), \
+            state.get("best_state")
+        if not _is_count(wait):
+            raise ValueError(f"wait must be an int >= 0, got {wait!r}")
+        if stopped is not None and not _is_count(stopped):
+            raise ValueError(f"stopped_epoch must be None or an int >= 0, got {stopped!r}")
+        if weights is not None:
+            check_model_state(self.learn.model, weights, "best_state")
+            weights = {k: np.array(v, copy=True) for k, v in weights.items()}
+        return {**attrs, "wait": int(wait), "_best_state": weights,
+                "stopped_epoch": None if stopped is None else int(stopped)}
+
 
 class Checkpoint(Callback):
     """Save the learner (``learn.save``) to ``dirname/last.npz`` after every epoch and to
     ``dirname/best.npz`` whenever ``monitor`` improves. Writes are atomic, so a crash
-    (or a nan loss) never leaves a half-written checkpoint."""
+    (or a nan loss) never leaves a half-written checkpoint.
+
+    The best score is saved with the learner and restored by ``Learner.load``, so that a
+    resumed run replaces ``best.npz`` only with a better model. It runs after the
+    callbacks of lower order (``EarlyStopping``), so the files hold their decisions."""
 
     order = 80
 
@@ -449,13 +525,22 @@ class Checkpoint(Callback):
         self.dirname.mkdir(parents=True, exist_ok=True)
 
     def after_epoch(self) -> None:
-        if self.save_last:
-            self.learn.save(self.last_path)
+        # Decide first, so that last.npz holds this epoch's best score too.
+        improved = False
         if self.save_best:
             value = _monitored(self.learn, self.monitor, "Checkpoint")
             if _is_better(self.mode, value, self.best, 0.0):
-                self.best, self.best_epoch = value, self.learn.epoch
-                self.learn.save(self.best_path)
+                self.best, self.best_epoch, improved = value, self.learn.epoch, True
+        if self.save_last:
+            self.learn.save(self.last_path)
+        if improved:
+            self.learn.save(self.best_path)
+
+    def state_dict(self) -> dict[str, Any]:
+        return _best_state_dict(self)
+
+    def check_state(self, state: Any) -> dict[str, Any]:
+        return _check_best_state(self, state)
 
 
 # -- gradients and activations -----------------------------------------------------------

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ from tinygrad_sm.learner.control import (
     CancelValidException,
     LossNotFiniteError,
     _model_state,
+    check_model_state,
 )
 
 __all__ = [
@@ -401,23 +402,42 @@ class Learner:
         gen = getattr(self.train_dl, "_rng", None)
         if isinstance(gen, np.random.Generator):
             state["train_dl_rng"] = json.dumps(gen.bit_generator.state)
+        # The callbacks whose state drives a decision (best score, patience count).
+        state["callbacks"] = {key: cb.state_dict() for key, cb in self._keyed_cbs()
+                              if cb.state_dict()}
         return state
 
-    def load_state(self, state: dict[str, Any]) -> Learner:
-        """Restore a :meth:`state` (the inverse of :meth:`state`)."""
-        self.model.load_state_dict(state["model"])
+    def _keyed_cbs(self) -> list[tuple[str, Any]]:
+        """``(key, callback)``: the callback's name, numbered from the second of a name on
+        (``checkpoint``, ``checkpoint_1``)."""
+        seen: dict[str, int] = {}
+        keyed = []
+        for cb in self.cbs:
+            n = seen[cb.name] = seen.get(cb.name, -1) + 1
+            keyed.append((cb.name if n == 0 else f"{cb.name}_{n}", cb))
+        return keyed
+
+    def load_state(self, state: Mapping[str, Any], source: str = "the state") -> Learner:
+        """Restore a :meth:`state` (the inverse of :meth:`state`), all or nothing: every
+        field is checked first, and a bad one raises a ValueError naming ``source`` (the
+        file) and the field, with the learner unchanged.
+
+        Callbacks of the learner with a saved state (``Checkpoint``'s best score,
+        ``EarlyStopping``'s best score and patience count) get it back; give them to the
+        constructor, not to ``fit``, so that they are there when the state is loaded."""
+        checked = _CheckedState(self, state, source)
         if self.opt is None:
-            self.create_opt()
-        assert self.opt is not None
-        self.opt.load_state_dict(state["opt"])
-        self.epochs_done = int(state["epochs_done"])
-        self.n_epoch = int(state["n_epoch"])
-        self.train_iter = int(state["train_iter"])
-        self.pct_train = float(state["pct_train"])
-        set_rng_state(str(state["rng"]))
-        gen = getattr(self.train_dl, "_rng", None)
-        if "train_dl_rng" in state and isinstance(gen, np.random.Generator):
-            gen.bit_generator.state = json.loads(str(state["train_dl_rng"]))
+            self.opt = checked.opt  # the trial optimizer, already loaded
+        else:
+            self.opt.load_state_dict(state["opt"])
+        self.model.load_state_dict(state["model"])
+        self.epochs_done, self.n_epoch, self.train_iter = checked.counters
+        self.pct_train = checked.pct_train
+        set_rng_state(checked.rng)
+        if checked.train_dl_rng is not None:
+            self.train_dl._rng.bit_generator.state = checked.train_dl_rng
+        for cb, attrs in checked.callbacks:
+            cb.__dict__.update(attrs)
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -428,9 +448,9 @@ class Learner:
         return Path(path)
 
     def load(self, path: str | os.PathLike[str]) -> Learner:
-        """Restore what :meth:`save` wrote. To resume training:
-        ``learn.load(path); learn.fit(n_epochs, start_epoch=learn.epochs_done)``."""
-        return self.load_state(serialization.load(path))
+        """Restore what :meth:`save` wrote, all or nothing (:meth:`load_state`). To resume
+        training: ``learn.load(path); learn.fit(n_epochs, start_epoch=learn.epochs_done)``."""
+        return self.load_state(serialization.load(path), source=os.fspath(path))
 
     # -- the learning-rate finder --------------------------------------------------------
 
@@ -453,6 +473,83 @@ class Learner:
         opt = getattr(self.opt_func, "func", self.opt_func)  # a functools.partial's function
         return (f"Learner({type(self.model).__name__}, opt_func={getattr(opt, '__name__', opt)}, "
                 f"lr={self.lr}, cbs=[{names}])")
+
+
+class _CheckedState:
+    """Every field of a saved learner state, checked and converted before anything is
+    changed; raises ValueError naming the source and the field."""
+
+    REQUIRED = ("model", "opt", "epochs_done", "n_epoch", "train_iter", "pct_train", "rng")
+
+    def __init__(self, learn: Learner, state: Any, source: str) -> None:
+        self.where = f"Learner.load: {source}"
+        if not isinstance(state, Mapping):
+            raise ValueError(f"{self.where} holds a {type(state).__name__}, not a learner "
+                             "state (a dict written by Learner.save)")
+        missing = [k for k in self.REQUIRED if k not in state]
+        if missing:
+            raise ValueError(f"{self.where} has no {', '.join(map(repr, missing))} field "
+                             f"(a file written by Learner.save has {', '.join(self.REQUIRED)})")
+        check_model_state(learn.model, state["model"], f"{self.where}: field 'model'")
+        self.counters = tuple(self._count(state, k)
+                              for k in ("epochs_done", "n_epoch", "train_iter"))
+        self.pct_train = self._fraction(state, "pct_train")
+        self.rng = self._generator_state(state, "rng", _package_rng_type())
+        gen = getattr(learn.train_dl, "_rng", None)
+        self.train_dl_rng = None
+        if "train_dl_rng" in state and isinstance(gen, np.random.Generator):
+            self.train_dl_rng = json.loads(
+                self._generator_state(state, "train_dl_rng", type(gen.bit_generator)))
+        self.callbacks = self._callbacks(learn, state.get("callbacks", {}))
+        # Last: a trial optimizer checks the optimizer's state without touching learn.opt.
+        self.opt = learn.opt_func(learn.model.parameters(), lr=learn.lr)
+        try:
+            self.opt.load_state_dict(state["opt"])
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"{self.where}: field 'opt': {err}") from err
+
+    def _count(self, state: Mapping[str, Any], key: str) -> int:
+        value = np.asarray(state[key])
+        if value.shape != () or value.dtype.kind not in "iu" or int(value) < 0:
+            raise ValueError(f"{self.where}: field {key!r} must be an int >= 0, "
+                             f"got {state[key]!r}")
+        return int(value)
+
+    def _fraction(self, state: Mapping[str, Any], key: str) -> float:
+        value = np.asarray(state[key])
+        if value.shape != () or value.dtype.kind not in "iuf" or not 0 <= float(value) <= 1:
+            raise ValueError(f"{self.where}: field {key!r} must be a number in [0, 1], "
+                             f"got {state[key]!r}")
+        return float(value)
+
+    def _generator_state(self, state: Mapping[str, Any], key: str, kind: type) -> str:
+        """The JSON text of a bit generator's state, after a trial on a scratch one."""
+        text = state[key]
+        try:
+            kind().state = json.loads(str(text))
+        except (ValueError, TypeError, KeyError, RecursionError) as err:
+            raise ValueError(f"{self.where}: field {key!r} is not the state of a "
+                             f"{kind.__name__} generator ({type(err).__name__}: {err}); "
+                             f"got {str(text)[:60]!r}") from None
+        return str(text)
+
+    def _callbacks(self, learn: Learner, saved: Any) -> list[tuple[Any, dict[str, Any]]]:
+        if not isinstance(saved, Mapping):
+            raise ValueError(f"{self.where}: field 'callbacks' must be a dict, "
+                             f"got {type(saved).__name__}")
+        checked = []
+        for key, cb in learn._keyed_cbs():
+            if key in saved:
+                try:
+                    checked.append((cb, cb.check_state(saved[key])))
+                except (ValueError, TypeError, KeyError) as err:
+                    raise ValueError(f"{self.where}: field 'callbacks/{key}': {err}") from None
+        return checked
+
+
+def _package_rng_type() -> type:
+    """The bit generator type of the package generator (PCG64), as its state names it."""
+    return getattr(np.random, json.loads(get_rng_state())["bit_generator"])
 
 
 def _split_batch(batch: Any) -> tuple[Any, Any]:
