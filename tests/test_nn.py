@@ -234,7 +234,7 @@ def test_call_sets_the_module_scope_and_restores_it():
             return x
 
     seq = nn.Sequential(nn.Linear(2, 2), Spy())
-    x = tensor(np.ones((1, 2)), requires_grad=True)
+    x = tensor(np.ones((1, 2), np.float32), requires_grad=True)
     y = seq(x)
     assert seen == [seq[1]]
     assert y.grad_fn.scope is seq[0]  # the op was recorded inside the Linear

@@ -115,4 +115,4 @@ def seed(root: Tensor, gradient: Any, where: str) -> Tensor:
         raise RuntimeError(
             f"{where}: gradient has shape {g.shape} but the tensor has shape {root.shape}"
         )
-    return g
+    return g if g.dtype == root.dtype else g.to(root.dtype)  # (a float32 root: float32 grads)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _tensors
+from tinygrad_sm.core.promotion import promote
 
 if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
@@ -24,22 +25,38 @@ class PyTorchAPI:
 
     # -- operands --------------------------------------------------------------------------
 
-    def _pair(self: Tensor, other: Any, reflected: bool = False) -> tuple[Tensor, Tensor]:
-        """``(self, other)`` as two tensors, or ``(other, self)`` when ``reflected`` (Python
-        calls __rsub__ for ``2 - x``). A Python number takes this tensor's dtype."""
+    def _pair(self: Tensor, other: Any, reflected: bool = False,
+              floating: bool = False) -> tuple[Tensor, Tensor]:
+        """``(self, other)`` as two tensors of one dtype, or ``(other, self)`` when
+        ``reflected`` (Python calls __rsub__ for ``2 - x``). The dtype is PyTorch's result
+        type (see promotion.py): a Python number does not widen a tensor of its category.
+        ``floating``: integers become float32 (for true division, as PyTorch's)."""
         a = self
         if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
             b = other
+            if a.data.dtype != b.data.dtype:
+                a, b = promote(a, b)
         elif isinstance(other, int | builtins.float):
-            if self.data.dtype.kind == "f":
+            kind = self.data.dtype.kind
+            if kind == "f":  # (the common case first)
                 b = self._make(np.array(other, self.data.dtype))
             elif isinstance(other, builtins.float):  # int tensor * 0.5 is float32, as PyTorch
                 a, b = self.float(), self._make(np.array(other, np.float32))
-            else:
-                b = self._make(np.array(other))
+            elif kind != "b" or isinstance(other, bool):  # (astype wraps, as PyTorch: uint8 + 300)
+                b = self._make(np.array(other).astype(self.data.dtype))
+            else:  # a bool tensor with an int
+                a, b = self.long(), self._make(np.array(other))
         else:
             b = self._make(_as_array(other, copy=False))
+            if a.data.dtype != b.data.dtype:
+                a, b = promote(a, b)
+        if floating and a.data.dtype.kind != "f":
+            a, b = a.float(), b.float()
         return (b, a) if reflected else (a, b)
+
+    def _operand(self: Tensor, other: Any) -> Tensor:
+        """``other`` as a tensor, its dtype kept (matmul promotes nothing, as PyTorch's)."""
+        return other if isinstance(other, PyTorchAPI) else self._make(_as_array(other, copy=False))
 
     # -- attributes and conversions ----------------------------------------------------------
 
@@ -328,6 +345,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     from tinygrad_sm.core import ops
 
     ts = _tensors("cat", tensors)
+    if len({t.data.dtype for t in ts}) > 1:
+        ts = promote(*ts)
     return ops.Cat.apply(*ts, dim=_dims("cat", dim, ts[0].ndim)[0])
 
 

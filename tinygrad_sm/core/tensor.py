@@ -61,8 +61,9 @@ class Tensor(PyTorchAPI, InPlace):
         return self.data.dtype
 
     # -- arithmetic: each operator is one op ---------------------------------------------
-    # A Python number or an array becomes a tensor first (_pair, in pytorch_api.py);
-    # ``2 - x`` reaches __rsub__, which keeps the operands in their order.
+    # A Python number or an array becomes a tensor first, and mixed dtypes are promoted
+    # (_pair, in pytorch_api.py); ``2 - x`` reaches __rsub__, which keeps the operands in
+    # their order.
 
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(*self._pair(other))
@@ -74,13 +75,13 @@ class Tensor(PyTorchAPI, InPlace):
         return ops.Mul.apply(*self._pair(other))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other))
+        return ops.Div.apply(*self._pair(other, floating=True))
 
     def __pow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.Matmul.apply(*self._pair(other))
+        return ops.Matmul.apply(self, self._operand(other))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -95,13 +96,13 @@ class Tensor(PyTorchAPI, InPlace):
         return ops.Mul.apply(*self._pair(other, reflected=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other, reflected=True))
+        return ops.Div.apply(*self._pair(other, reflected=True, floating=True))
 
     def __rpow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other, reflected=True))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.Matmul.apply(*self._pair(other, reflected=True))
+        return ops.Matmul.apply(self._operand(other), self)
 
     # -- pointwise functions ---------------------------------------------------------------
 
