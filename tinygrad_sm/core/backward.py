@@ -40,7 +40,7 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
             g = pending.pop(t)  # complete: every consumer of t is newer, so has run
             fn = t.grad_fn
             for inp, gi in zip(fn.inputs, fn.run_backward(g, create_graph)):
-                if gi is not None and inp.requires_grad:
+                if gi is not None and inp._requires_grad:  # (.requires_grad, without a call)
                     _send(pending, ready, inp, gi)
             if not retain_graph:
                 fn.release()  # free its saved tensors: they are no longer needed

@@ -85,7 +85,7 @@ class Bookkeeping:
         grads = self.backward(grad) if numpy_rule is None else numpy_rule(grad.data)
         for inp, g in zip(self.inputs, grads):
             if g is not None and (g.data.shape != inp.data.shape
-                                  or g.data.dtype != inp.data.dtype):
+                                  or g.data.dtype is not inp.data.dtype):  # ('is': cheap)
                 grads = _fitted(self, grads)
                 break
         if anomaly._state.depth:

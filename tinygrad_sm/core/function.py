@@ -40,7 +40,7 @@ class Function(Bookkeeping):
         fn.inputs, fn.saved = inputs, ()
         data = fn.run_forward(*[t.data for t in inputs], **options)
         for t in inputs:  # record the op if backward can reach it through some input
-            if t.requires_grad and _is_enabled():
+            if t._requires_grad and _is_enabled():  # (t.requires_grad, read without a call)
                 return fn.record(data, options)  # the output, with grad_fn = fn
         return Tensor._make(data)
 

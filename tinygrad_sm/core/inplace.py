@@ -53,6 +53,8 @@ class InPlace:
         return state
 
     def __setstate__(self: Tensor, state: dict[str, Any]) -> None:
+        # (pickles made before grad and requires_grad became properties name the slots so)
+        state = {("_" + k if k in ("grad", "requires_grad") else k): v for k, v in state.items()}
         for k in _pickled(self):
             if k in state:
                 setattr(self, k, state[k])

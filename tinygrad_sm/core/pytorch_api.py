@@ -8,16 +8,25 @@ needed to understand backprop; it is what makes code written for PyTorch run unc
 from __future__ import annotations
 
 import builtins
+import operator
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _tensors
+from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _reduced, _tensors
 from tinygrad_sm.core.promotion import promote
 
 if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a tensor that is not a leaf is being accessed: backward does not "
+    "fill it in. If you want the gradient of this non-leaf tensor, call .retain_grad() on it "
+    "before backward; if you meant a leaf tensor (one you created), access that one instead."
+)
 
 
 class PyTorchAPI:
@@ -34,8 +43,8 @@ class PyTorchAPI:
         a = self
         if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
             b = other
-            if a.data.dtype != b.data.dtype:
-                a, b = promote(a, b)
+            if a.data.dtype is not b.data.dtype and a.data.dtype != b.data.dtype:  # ('is' first:
+                a, b = promote(a, b)  # the common case of one dtype costs least)
         elif isinstance(other, int | builtins.float):
             kind = self.data.dtype.kind
             if kind == "f":  # (the common case first)
@@ -101,6 +110,24 @@ class PyTorchAPI:
         as in PyTorch)."""
         return self._make(self.data)._share_counter(self)
 
+    # requires_grad is read by every op: the getter is a C-level attrgetter, not a Python
+    # function. (Setting it checks as requires_grad_ does.)
+    requires_grad = property(operator.attrgetter("_requires_grad"),
+                             lambda self, value: self.requires_grad_(value),
+                             doc="Whether backward computes a gradient for this tensor.")
+
+    @property
+    def grad(self: Tensor) -> Tensor | None:
+        """The gradient that backward accumulated: for leaves, and for tensors that called
+        ``retain_grad``. Of any other tensor it is None, with a warning, as in PyTorch."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self: Tensor, value: Tensor | None) -> None:
+        self._grad = value
+
     def requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(
@@ -111,7 +138,7 @@ class PyTorchAPI:
             raise RuntimeError(
                 "requires_grad_: a non-leaf tensor cannot stop requiring grad; use .detach()"
             )
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self: Tensor) -> Tensor:
@@ -142,7 +169,9 @@ class PyTorchAPI:
         return ops.Clone.apply(self)
 
     def contiguous(self: Tensor) -> Tensor:
-        return self
+        """Itself if its memory is in row-major order, else a copy that is (as PyTorch's:
+        writing to the copy leaves the original alone)."""
+        return self if self.data.flags.c_contiguous else self.clone()
 
     # -- Python protocols ----------------------------------------------------------------
 
@@ -290,7 +319,7 @@ class PyTorchAPI:
             keepdims: bool | None = None) -> Tensor:
         """Variance; ``unbiased=True`` (PyTorch's default) divides by n - 1."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        dims = _dims("var", dim, self.ndim)
+        dims = _reduced("var", dim, self.ndim)
         n = int(np.prod([self.shape[d] for d in dims]))
         ddof = (1 if unbiased else 0) if correction is None else correction
         if n - ddof <= 0:
@@ -301,8 +330,15 @@ class PyTorchAPI:
     def std(self: Tensor, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: int | None = None, axis: Dim = None,
             keepdims: bool | None = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
-                        keepdims=keepdims).sqrt()
+        """Standard deviation, sqrt(var). Of a constant input (var = 0, where sqrt has an
+        infinite slope) the gradient is 0, as PyTorch's, not nan: the sqrt runs on 1
+        there, and its result is replaced by 0."""
+        v = self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                     keepdims=keepdims)
+        constant = v.data == 0
+        if not constant.any():
+            return v.sqrt()
+        return where(constant, 0.0, where(constant, 1.0, v).sqrt())
 
     # -- reshapes built from reshape, permute and expand ---------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.args import Dim, _as_array, _dims, _index, _pick, _shape_arg
+from tinygrad_sm.core.args import Dim, _as_array, _dims, _index, _pick, _reduced, _shape_arg
 from tinygrad_sm.core.inplace import InPlace
 from tinygrad_sm.core.pytorch_api import PyTorchAPI
 
@@ -25,14 +25,15 @@ from tinygrad_sm.core.pytorch_api import PyTorchAPI
 class Tensor(PyTorchAPI, InPlace):
     """A NumPy array with a gradient and a record of the op that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_counter",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "name", "_counter",
                  "_retains_grad", "__weakref__")
+    # grad and requires_grad are properties, which check what is set (pytorch_api.py);
     # _counter: the version counter (see inplace.py); _retains_grad: see retain_grad
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
-        self.grad = None
-        self.requires_grad = False
+        self._grad = None
+        self._requires_grad = False
         self.grad_fn = None  # the op that computed this tensor: None for a leaf
         self.name = None
         self._counter = [0]
@@ -44,7 +45,7 @@ class Tensor(PyTorchAPI, InPlace):
     def _make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
         """Wrap an array without checks or copies (for ops, which produce fresh arrays)."""
         t = object.__new__(Tensor)
-        t.data, t.grad, t.requires_grad, t.grad_fn = data, None, requires_grad, grad_fn
+        t.data, t._grad, t._requires_grad, t.grad_fn = data, None, requires_grad, grad_fn
         t.name, t._counter, t._retains_grad = None, [0], False
         return t
 
@@ -138,12 +139,12 @@ class Tensor(PyTorchAPI, InPlace):
     def sum(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
             keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return ops.Sum.apply(self, dims=_dims("sum", dim, self.ndim), keepdim=keepdim)
+        return ops.Sum.apply(self, dims=_reduced("sum", dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
              keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        dims = _dims("mean", dim, self.ndim)
+        dims = _reduced("mean", dim, self.ndim)
         n = int(np.prod([self.shape[d] for d in dims]))
         if n == 0:
             raise ValueError(f"mean: cannot take the mean over zero elements (shape {self.shape})")
