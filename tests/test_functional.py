@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import require_torch
 
 import tinygrad_sm.functional as F
 from tinygrad_sm.autograd import grad, gradcheck, gradgradcheck
@@ -639,7 +640,7 @@ def test_one_hot_and_accuracy():
 
 
 def test_against_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     tf = torch.nn.functional
     r = np.random.default_rng(0)
     x = r.standard_normal((5, 4, 3))
@@ -661,7 +662,7 @@ def test_against_torch_if_installed():
 
 
 def test_nan_and_infinities_against_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e300, 2e300, 0.0],
                   [-np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [np.inf, -np.inf, 0.0]])
     t = np.array([0, 1, 0, 1, 0, 1, 2])

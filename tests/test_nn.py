@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from oracle import require_torch
 
 import tinygrad_sm.functional as F
 from tinygrad_sm import nn
@@ -120,7 +121,7 @@ def test_state_dict_keys_and_shapes_match_pytorch():
 
 
 def test_state_dict_matches_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
     ours = mlp()
     assert {k: tuple(v.shape) for k, v in theirs.state_dict().items()} == {
