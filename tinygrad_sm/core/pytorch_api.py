@@ -35,11 +35,12 @@ class PyTorchAPI:
     # -- operands --------------------------------------------------------------------------
 
     def _pair(self: Tensor, other: Any, reflected: bool = False,
-              floating: bool = False) -> tuple[Tensor, Tensor]:
+              op: str | None = None) -> tuple[Tensor, Tensor]:
         """``(self, other)`` as two tensors of one dtype, or ``(other, self)`` when
         ``reflected`` (Python calls __rsub__ for ``2 - x``). The dtype is PyTorch's result
         type (see promotion.py): a Python number does not widen a tensor of its category.
-        ``floating``: integers become float32 (for true division, as PyTorch's)."""
+        ``op="div"``: integers become float32 (true division, as PyTorch's); ``op="sub"``
+        refuses bools, as PyTorch does."""
         a = self
         if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
             b = other
@@ -59,8 +60,13 @@ class PyTorchAPI:
             b = self._make(_as_array(other, copy=False))
             if a.data.dtype != b.data.dtype:
                 a, b = promote(a, b)
-        if floating and a.data.dtype.kind != "f":
-            a, b = a.float(), b.float()
+        if op is not None:
+            if op == "div" and a.data.dtype.kind != "f":
+                a, b = a.float(), b.float()
+            elif op == "sub" and (isinstance(other, bool) or np.bool_ in (
+                    self.data.dtype, getattr(other, "dtype", None))):
+                raise RuntimeError("sub: subtracting a bool tensor (or bool) is not supported, "
+                                   "as in PyTorch; convert it first, with .long() say")
         return (b, a) if reflected else (a, b)
 
     def _operand(self: Tensor, other: Any) -> Tensor:

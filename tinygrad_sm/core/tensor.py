@@ -70,13 +70,13 @@ class Tensor(PyTorchAPI, InPlace):
         return ops.Add.apply(*self._pair(other))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*self._pair(other))
+        return ops.Sub.apply(*self._pair(other, op="sub"))
 
     def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._pair(other))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other, floating=True))
+        return ops.Div.apply(*self._pair(other, op="div"))
 
     def __pow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other))
@@ -91,13 +91,13 @@ class Tensor(PyTorchAPI, InPlace):
         return ops.Add.apply(*self._pair(other, reflected=True))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*self._pair(other, reflected=True))
+        return ops.Sub.apply(*self._pair(other, reflected=True, op="sub"))
 
     def __rmul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._pair(other, reflected=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other, reflected=True, floating=True))
+        return ops.Div.apply(*self._pair(other, reflected=True, op="div"))
 
     def __rpow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other, reflected=True))

@@ -102,7 +102,7 @@ class Pow(BroadcastOp):
 
     def backward(self, g):
         x, y = self.saved_tensors
-        gx = unbroadcast(g * y * x ** (y - (y != 0)), x) if x.requires_grad else None
+        gx = unbroadcast(g * y * x ** (y - 1 + (y == 0)), x) if x.requires_grad else None
         gy = None
         if y.requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, masked away
