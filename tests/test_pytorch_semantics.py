@@ -36,6 +36,24 @@ def test_binary_ops_promote_as_torch_result_type(a, b, want):
         assert op(a, b).dtype == want
 
 
+def test_promotion_tables_of_the_docs_are_the_codes():
+    import pathlib
+    import re
+
+    page = (pathlib.Path(__file__).parent.parent / "docs" / "engine.md").read_text()
+    rows = re.findall(r"^\| (\w+) \| (.*) \|$", page, re.M)
+    table = {}
+    for name, cells in rows:
+        table.setdefault(name, []).append(cells.split(" | "))
+    names = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+    for a in names:
+        x = t(np.dtype(a))
+        dims, others = table[a]  # the two tables' rows for this dtype
+        assert dims == [str((x * t(np.dtype(b))).dtype) for b in names]
+        assert others == [str((x * v).dtype) for v in (t(np.bool_, ()), t(i64, ()), t(f64, ()),
+                                                        True, 2, 2.5)]
+
+
 def test_cat_and_float_ops_of_integers():
     assert tg.cat([t(i64), t(f32)]).dtype == f32
     assert tg.stack([t(i32), t(i64)]).dtype == i64
