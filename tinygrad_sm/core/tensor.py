@@ -27,8 +27,8 @@ class Tensor(PyTorchAPI, InPlace):
 
     __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "name", "_counter",
                  "_retains_grad", "__weakref__")
-    # grad and requires_grad are properties, which check what is set (pytorch_api.py);
-    # _counter: the version counter (see inplace.py); _retains_grad: see retain_grad
+    # _grad, _requires_grad: behind checking properties (pytorch_api.py); _counter: the
+    # version counter (see inplace.py); _retains_grad: see retain_grad
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
@@ -62,9 +62,8 @@ class Tensor(PyTorchAPI, InPlace):
         return self.data.dtype
 
     # -- arithmetic: each operator is one op ---------------------------------------------
-    # A Python number or an array becomes a tensor first, and mixed dtypes are promoted
-    # (_pair, in pytorch_api.py); ``2 - x`` reaches __rsub__, which keeps the operands in
-    # their order.
+    # Operands become tensors of one (promoted) dtype first (_pair, in pytorch_api.py);
+    # ``2 - x`` reaches __rsub__, which keeps the operands in their order.
 
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(*self._pair(other))

@@ -92,9 +92,8 @@ class Div(BroadcastOp):
 
 
 class Pow(BroadcastOp):
-    """z = x ** y.   dz/dx = y x^(y-1), dz/dy = x^y ln x (defined for x > 0).
-    As PyTorch: dz/dx = 0 where y = 0 (x^0 is constant, even at x = 0, where 0 * 0^-1
-    would be nan), dz/dy = 0 where x = 0 and y >= 0 (x^y is 0 there: 0 * ln 0 = 0)."""
+    """z = x ** y.   dz/dx = y x^(y-1), dz/dy = x^y ln x. As PyTorch's: dz/dx = 0 where
+    y = 0 (even at x = 0: not 0 * 0^-1), dz/dy = 0 where x = 0 and y >= 0 (not 0 ln 0)."""
 
     def forward(self, x, y):
         self.save_for_backward(*self.inputs)
@@ -103,11 +102,10 @@ class Pow(BroadcastOp):
     def backward(self, g):
         x, y = self.saved_tensors
         gx = unbroadcast(g * y * x ** (y - 1 + (y == 0)), x) if x.requires_grad else None
-        gy = None
-        if y.requires_grad:
-            with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, masked away
-                gy = unbroadcast(where((x == 0) * (y >= 0), 0.0, g * x**y * x.log()), y)
-        return gx, gy
+        if not y.requires_grad:
+            return gx, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, masked away
+            return gx, unbroadcast(where((x == 0) * (y >= 0), 0.0, g * x**y * x.log()), y)
 
 
 class Neg(Function):
@@ -189,10 +187,9 @@ class Sigmoid(Function):
     save_output = True
 
     def forward(self, x):
-        # e^-|x| never overflows; for x < 0, e^x / (1 + e^x) keeps every digit of a tiny z
         self.save_for_backward(*self.inputs)
-        e = np.exp(-np.abs(floating(x)))
-        return np.where(x >= 0, 1, e) / (1 + e)
+        e = np.exp(-np.abs(floating(x)))  # never overflows; e^x / (1 + e^x) for x < 0 keeps
+        return np.where(x >= 0, 1, e) / (1 + e)  # every digit of a tiny z
 
     def backward(self, g):
         (x,) = self.saved_tensors  # (1 - z would lose the digits of a tiny sigmoid(-x))
