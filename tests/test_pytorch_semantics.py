@@ -70,6 +70,13 @@ def test_matmul_and_linear_refuse_mixed_floats():
         tg.nn.Linear(3, 2)(t(f64, (2, 3)))
 
 
+def test_subtracting_a_bool_raises():
+    for fn in (lambda: t(np.bool_) - t(f32), lambda: 1 - t(np.bool_), lambda: t(i64) - True):
+        with pytest.raises(RuntimeError, match="sub: subtracting a bool"):
+            fn()
+    assert (t(np.bool_) + t(np.bool_)).dtype == np.bool_
+
+
 # -- 2. a gradient has its input's dtype ---------------------------------------------------
 
 
