@@ -105,7 +105,8 @@ def test_retain_grad_on_intermediate():
     y = (x * 2).retain_grad()
     (y * y).sum().backward()
     np.testing.assert_array_equal(y.grad.data, [4.0, 8.0])
-    assert (x * 2).grad is None  # not retained by default
+    with pytest.warns(UserWarning, match="retain_grad"):
+        assert (x * 2).grad is None  # not retained by default
 
 
 def test_gradient_cast_back_to_input_dtype():

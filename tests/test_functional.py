@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import require_torch
 
 import tinygrad_sm.functional as F
 from tinygrad_sm.autograd import grad, gradcheck, gradgradcheck
@@ -467,7 +468,7 @@ def test_linear_shape_errors():
     with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\) does not fit"):
         F.linear(tensor(np.ones((2, 5))), tensor(np.ones((4, 5))), tensor(np.ones(3)))
     with pytest.raises(ValueError, match=r"linear: input of shape \(\) does not fit"):
-        F.linear(tensor(1.0), tensor(np.ones((4, 5))))
+        F.linear(tensor(np.array(1.0)), tensor(np.ones((4, 5))))
     with pytest.raises(ValueError, match=r"linear: input of shape \(5,\) does not fit a "
                                          r"weight of shape \(5,\)"):
         F.linear(tensor(np.ones(5)), tensor(np.ones(5)))
@@ -497,10 +498,22 @@ def test_linear_backward_skips_inputs_that_do_not_require_grad():
     np.testing.assert_array_equal(gb.data, 2.0)
 
 
-def test_linear_float32_with_float64_bias_promotes_like_numpy():
+def test_linear_refuses_mixed_dtypes_like_pytorch():
+    # PyTorch's linear and matmul promote nothing: a float64 batch into a float32 model
+    # is a mistake that the message explains
     x, w = np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)
-    y = F.linear(tensor(x), tensor(w), tensor(np.ones(4)))
-    assert y.dtype == np.float64
+    with pytest.raises(RuntimeError, match="linear: the input is float32 but the bias is "
+                                           r"float64.*x.double\(\)"):
+        F.linear(tensor(x), tensor(w), tensor(np.ones(4)))
+    with pytest.raises(RuntimeError, match="linear: the input is float64 but the weight is "
+                                           r"float32.*model.float\(\)"):
+        from tinygrad_sm.nn import Linear as LinearLayer
+
+        LinearLayer(3, 4)(tensor(np.ones((2, 3))))
+    with pytest.raises(RuntimeError, match="matmul: .* same dtype; got float32 @ float64"):
+        tensor(x) @ tensor(np.ones((3, 2)))
+    with pytest.raises(RuntimeError, match="matmul: .* same dtype; got int64 @ float32"):
+        tensor([[1, 2, 3]]) @ tensor(w).T
 
 
 # -- binary cross-entropies ------------------------------------------------------------------------
@@ -627,7 +640,7 @@ def test_one_hot_and_accuracy():
 
 
 def test_against_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     tf = torch.nn.functional
     r = np.random.default_rng(0)
     x = r.standard_normal((5, 4, 3))
@@ -649,7 +662,7 @@ def test_against_torch_if_installed():
 
 
 def test_nan_and_infinities_against_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf] * 3, [1e300, 2e300, 0.0],
                   [-np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [np.inf, -np.inf, 0.0]])
     t = np.array([0, 1, 0, 1, 0, 1, 2])

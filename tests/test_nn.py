@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from oracle import require_torch
 
 import tinygrad_sm.functional as F
 from tinygrad_sm import nn
@@ -120,7 +121,7 @@ def test_state_dict_keys_and_shapes_match_pytorch():
 
 
 def test_state_dict_matches_torch_if_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
     ours = mlp()
     assert {k: tuple(v.shape) for k, v in theirs.state_dict().items()} == {
@@ -234,7 +235,7 @@ def test_call_sets_the_module_scope_and_restores_it():
             return x
 
     seq = nn.Sequential(nn.Linear(2, 2), Spy())
-    x = tensor(np.ones((1, 2)), requires_grad=True)
+    x = tensor(np.ones((1, 2), np.float32), requires_grad=True)
     y = seq(x)
     assert seen == [seq[1]]
     assert y.grad_fn.scope is seq[0]  # the op was recorded inside the Linear

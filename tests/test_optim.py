@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import require_torch
 
 import tinygrad_sm as tg
 from tinygrad_sm.core.function import Function
@@ -419,7 +420,7 @@ def test_load_state_dict_checks_hyperparameters_as_the_constructor_does(opt_cls,
 
 
 def test_trajectories_match_pytorch_itself_when_installed():
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
 
     def torch_run(cls, **kw):
         theta = torch.tensor(THETA0.copy(), requires_grad=True)

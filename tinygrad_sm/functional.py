@@ -84,9 +84,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b with W of shape (out_features, in_features) and x of shape
     (..., in_features): one fused op (see ``tinygrad_sm.fused.linear.Linear``)."""
     x, weight = _tensor(x), _tensor(weight)
-    if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, _tensor(bias))
+    bias = None if bias is None else _tensor(bias)
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and t.dtype != x.dtype:  # (PyTorch's linear promotes nothing)
+            raise RuntimeError(
+                f"linear: the input is {x.dtype} but the {what} is {t.dtype}; convert the "
+                "input (x.float() or x.double()) or the model (model.float() or model.double())"
+            )
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:

@@ -47,6 +47,9 @@ class Optimizer:
                 f"{name}: params should be an iterable of Tensors or dicts, but got "
                 f"{type(params).__name__} (wrap a single tensor in a list)"
             )
+        if hasattr(params, "parameters") and callable(params.parameters):  # a Module
+            raise TypeError(f"{name}: got a {type(params).__name__} module; pass its "
+                            "parameters: model.parameters()")
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []

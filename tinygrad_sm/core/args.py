@@ -82,7 +82,16 @@ def _dims(name: str, dim: Dim, ndim: int) -> tuple[int, ...]:
                 f"(expected a value in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
             )
         out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+    if len(set(out)) < len(out):
+        d = next(d for d in dims if out.count(d % max(ndim, 1)) > 1)
+        raise RuntimeError(f"{name}: dim {d} appears more than once in the dims {tuple(dims)}")
+    return tuple(sorted(out))
+
+
+def _reduced(name: str, dim: Dim, ndim: int) -> tuple[int, ...]:
+    """The dims a reduction runs over: as ``_dims``, but ``dim=()`` means all of them, as
+    in PyTorch's sum, mean and var (NumPy's ``axis=()`` would reduce over none)."""
+    return _dims(name, None if isinstance(dim, tuple | list) and not dim else dim, ndim)
 
 
 def _pick(dim: Dim, axis: Dim, keepdim: bool, keepdims: bool | None) -> tuple[Dim, bool]:

@@ -40,9 +40,7 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
             g = pending.pop(t)  # complete: every consumer of t is newer, so has run
             fn = t.grad_fn
             for inp, gi in zip(fn.inputs, fn.run_backward(g, create_graph)):
-                if gi is not None and inp.requires_grad:
-                    if gi.data.shape != inp.data.shape:  # (a mistake in a new op's rule)
-                        raise fn.shape_error(inp, gi)
+                if gi is not None and inp._requires_grad:  # (.requires_grad, without a call)
                     _send(pending, ready, inp, gi)
             if not retain_graph:
                 fn.release()  # free its saved tensors: they are no longer needed
@@ -117,4 +115,4 @@ def seed(root: Tensor, gradient: Any, where: str) -> Tensor:
         raise RuntimeError(
             f"{where}: gradient has shape {g.shape} but the tensor has shape {root.shape}"
         )
-    return g
+    return g if g.dtype == root.dtype else g.to(root.dtype)  # (a float32 root: float32 grads)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -68,21 +69,20 @@ class Bookkeeping:
 
     def run_backward(self, grad: Tensor, create_graph: bool) -> tuple[Tensor | None, ...]:
         """``backward(grad)`` as the walk calls it: refused once freed, in NumPy where the
-        op has such a path and nothing records (and checked for nan and inf under anomaly
-        mode). The walk checks the shapes of what it returns (``shape_error``)."""
+        op has such a path and nothing records, checked for shapes (and under anomaly
+        mode for nan and inf), each gradient cast to its input's dtype."""
         if self.saved is None:
             raise self.freed_error()
         numpy_rule = None if create_graph else self.backward_numpy
         grads = self.backward(grad) if numpy_rule is None else numpy_rule(grad.data)
+        for inp, g in zip(self.inputs, grads):
+            if g is not None and (g.data.shape != inp.data.shape
+                                  or g.data.dtype is not inp.data.dtype):  # ('is': cheap)
+                grads = _fitted(self, grads)
+                break
         if anomaly._state.depth:
             anomaly.check_backward(self, grad, grads)
         return grads
-
-    def shape_error(self, inp: Tensor, grad: Tensor) -> RuntimeError:
-        """For authors of new ops: a backward rule returned a gradient of the wrong shape."""
-        i = next(i for i, t in enumerate(self.inputs) if t is inp)
-        return RuntimeError(f"{self.name}: backward returned a gradient of shape {grad.shape} "
-                            f"for input {i} of shape {inp.shape}")
 
     def checked_output(self) -> Tensor:
         if self.saved is None:
@@ -138,11 +138,22 @@ class Bookkeeping:
         return f"<{type(self).__name__}Backward>"
 
 
+def _fitted(fn: Any, grads: tuple[Tensor | None, ...]) -> tuple[Tensor | None, ...]:
+    """The gradients cast to their inputs' dtypes, as PyTorch's (a float32 input gets a
+    float32 gradient, whatever the mixed-dtype ops after it computed in). A wrong shape
+    is a bug in a backward rule: its author gets an error."""
+    out = []
+    for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
+        if gi is not None and gi.shape != inp.shape:
+            raise RuntimeError(f"{fn.name}: backward returned a gradient of shape {gi.shape} "
+                               f"for input {i} of shape {inp.shape}")
+        out.append(gi if gi is None or gi.dtype == inp.dtype else gi.to(inp.dtype))
+    return tuple(out)
 
 
-class _Scope:
-    """The module being run (set by nn.Module.__call__), recorded on each op so that a
-    drawing can group ops by module. The core only stores it; it never imports nn."""
+class _Scope(threading.local):
+    """The module being run in this thread (set by nn.Module.__call__), recorded on each op
+    so that a drawing can group ops by module. The core only stores it; it never imports nn."""
 
     current: Any = None
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.core.bookkeeping import Bookkeeping
-from tinygrad_sm.core.grad_mode import _state
+from tinygrad_sm.core.grad_mode import _is_enabled
 from tinygrad_sm.core.tensor import Tensor
 
 
@@ -45,7 +45,7 @@ class Function(Bookkeeping):
         if type(data) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
             data = np.asarray(data)
         for t in inputs:  # record the op if backward can reach it through some input
-            if t.requires_grad and _state.enabled:
+            if t._requires_grad and _is_enabled():  # (t.requires_grad, read without a call)
                 return fn.record(data, options)  # the output, with grad_fn = fn
         return Tensor._make(data)
 

@@ -1,26 +1,27 @@
 """Whether operations are recorded for backward: ``no_grad``, ``enable_grad`` and friends.
 
-The flag is global (PyTorch's is per thread); this engine is single-threaded by design.
+As in PyTorch, grad mode belongs to the thread: one thread validating under ``no_grad``
+leaves another thread's training recorded, and a new thread starts with grad enabled. It
+is a context variable, which a new thread starts afresh (and which asyncio tasks, unlike
+PyTorch's threads, each keep their own copy of).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-class _State:
-    enabled = True
-
-
-_state = _State()
+_mode = contextvars.ContextVar("grad_mode", default=True)
+# (Function.apply asks on every op: a bound C method is cheaper than a Python function)
+_is_enabled = _mode.get
 
 
 def is_grad_enabled() -> bool:
-    return _state.enabled
+    return _mode.get()
 
 
 class _GradMode:
@@ -30,11 +31,11 @@ class _GradMode:
         self.mode = mode
 
     def __enter__(self) -> None:
-        self.prev = _state.enabled
-        _state.enabled = self.mode
+        self.prev = _mode.get()
+        _mode.set(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled = self.prev
+        _mode.set(self.prev)
 
     def __call__(self, fn: F) -> F:
         mode = self.mode
@@ -67,12 +68,12 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         super().__init__(bool(mode))
-        self.prev = _state.enabled
-        _state.enabled = self.mode
+        self.prev = _mode.get()
+        _mode.set(self.mode)
 
     def __enter__(self) -> None:
         pass  # already switched in __init__; __exit__ restores
 
     def __call__(self, fn: F) -> F:
-        _state.enabled = self.prev  # used as a decorator: undo the switch made in __init__
+        _mode.set(self.prev)  # used as a decorator: undo the switch made in __init__
         return super().__call__(fn)

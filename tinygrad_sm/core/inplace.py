@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_sm.core.args import Scalar, _broadcast, _index
-from tinygrad_sm.core.grad_mode import _state
+from tinygrad_sm.core.grad_mode import _is_enabled
 
 if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
@@ -53,6 +53,8 @@ class InPlace:
         return state
 
     def __setstate__(self: Tensor, state: dict[str, Any]) -> None:
+        # (pickles made before grad and requires_grad became properties name the slots so)
+        state = {("_" + k if k in ("grad", "requires_grad") else k): v for k, v in state.items()}
         for k in _pickled(self):
             if k in state:
                 setattr(self, k, state[k])
@@ -67,7 +69,7 @@ class InPlace:
         if not self.data.flags.writeable:
             raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} in place: "
                              "its memory is read-only (a broadcast view, say): clone() it")
-        if _state.enabled:
+        if _is_enabled():
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
                     f"{name}: a leaf tensor that requires grad cannot be modified in place "
@@ -166,7 +168,7 @@ class InPlace:
     # graph, where it rebinds the name to the out-of-place result (in-place would corrupt
     # the recorded graph).
     def _augmented(self: Tensor, name: str, other: Any, out_of_place: Any) -> Tensor:
-        if _state.enabled and self.grad_fn is not None:
+        if _is_enabled() and self.grad_fn is not None:
             return out_of_place(self, other)
         return getattr(self, name)(other)
 

@@ -8,15 +8,25 @@ needed to understand backprop; it is what makes code written for PyTorch run unc
 from __future__ import annotations
 
 import builtins
+import operator
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _tensors
+from tinygrad_sm.core.args import Dim, Scalar, _as_array, _dims, _native, _pick, _reduced, _tensors
+from tinygrad_sm.core.promotion import promote
 
 if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a tensor that is not a leaf is being accessed: backward does not "
+    "fill it in. If you want the gradient of this non-leaf tensor, call .retain_grad() on it "
+    "before backward; if you meant a leaf tensor (one you created), access that one instead."
+)
 
 
 class PyTorchAPI:
@@ -24,22 +34,44 @@ class PyTorchAPI:
 
     # -- operands --------------------------------------------------------------------------
 
-    def _pair(self: Tensor, other: Any, reflected: bool = False) -> tuple[Tensor, Tensor]:
-        """``(self, other)`` as two tensors, or ``(other, self)`` when ``reflected`` (Python
-        calls __rsub__ for ``2 - x``). A Python number takes this tensor's dtype."""
+    def _pair(self: Tensor, other: Any, reflected: bool = False,
+              op: str | None = None) -> tuple[Tensor, Tensor]:
+        """``(self, other)`` as two tensors of one dtype, or ``(other, self)`` when
+        ``reflected`` (Python calls __rsub__ for ``2 - x``). The dtype is PyTorch's result
+        type (see promotion.py): a Python number does not widen a tensor of its category.
+        ``op="div"``: integers become float32 (true division, as PyTorch's); ``op="sub"``
+        refuses bools, as PyTorch does."""
         a = self
         if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
             b = other
+            if a.data.dtype is not b.data.dtype and a.data.dtype != b.data.dtype:  # ('is' first:
+                a, b = promote(a, b)  # the common case of one dtype costs least)
         elif isinstance(other, int | builtins.float):
-            if self.data.dtype.kind == "f":
+            kind = self.data.dtype.kind
+            if kind == "f":  # (the common case first)
                 b = self._make(np.array(other, self.data.dtype))
             elif isinstance(other, builtins.float):  # int tensor * 0.5 is float32, as PyTorch
                 a, b = self.float(), self._make(np.array(other, np.float32))
-            else:
-                b = self._make(np.array(other))
+            elif kind != "b" or isinstance(other, bool):  # (astype wraps, as PyTorch: uint8 + 300)
+                b = self._make(np.array(other).astype(self.data.dtype))
+            else:  # a bool tensor with an int
+                a, b = self.long(), self._make(np.array(other))
         else:
             b = self._make(_as_array(other, copy=False))
+            if a.data.dtype != b.data.dtype:
+                a, b = promote(a, b)
+        if op is not None:
+            if op == "div" and a.data.dtype.kind != "f":
+                a, b = a.float(), b.float()
+            elif op == "sub" and (isinstance(other, bool) or np.bool_ in (
+                    self.data.dtype, getattr(other, "dtype", None))):
+                raise RuntimeError("sub: subtracting a bool tensor (or bool) is not supported, "
+                                   "as in PyTorch; convert it first, with .long() say")
         return (b, a) if reflected else (a, b)
+
+    def _operand(self: Tensor, other: Any) -> Tensor:
+        """``other`` as a tensor, its dtype kept (matmul promotes nothing, as PyTorch's)."""
+        return other if isinstance(other, PyTorchAPI) else self._make(_as_array(other, copy=False))
 
     # -- attributes and conversions ----------------------------------------------------------
 
@@ -84,6 +116,24 @@ class PyTorchAPI:
         as in PyTorch)."""
         return self._make(self.data)._share_counter(self)
 
+    # requires_grad is read by every op: the getter is a C-level attrgetter, not a Python
+    # function. (Setting it checks as requires_grad_ does.)
+    requires_grad = property(operator.attrgetter("_requires_grad"),
+                             lambda self, value: self.requires_grad_(value),
+                             doc="Whether backward computes a gradient for this tensor.")
+
+    @property
+    def grad(self: Tensor) -> Tensor | None:
+        """The gradient that backward accumulated: for leaves, and for tensors that called
+        ``retain_grad``. Of any other tensor it is None, with a warning, as in PyTorch."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self: Tensor, value: Tensor | None) -> None:
+        self._grad = value
+
     def requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(
@@ -94,7 +144,7 @@ class PyTorchAPI:
             raise RuntimeError(
                 "requires_grad_: a non-leaf tensor cannot stop requiring grad; use .detach()"
             )
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self: Tensor) -> Tensor:
@@ -125,7 +175,9 @@ class PyTorchAPI:
         return ops.Clone.apply(self)
 
     def contiguous(self: Tensor) -> Tensor:
-        return self
+        """Itself if its memory is in row-major order, else a copy that is (as PyTorch's:
+        writing to the copy leaves the original alone)."""
+        return self if self.data.flags.c_contiguous else self.clone()
 
     # -- Python protocols ----------------------------------------------------------------
 
@@ -273,7 +325,7 @@ class PyTorchAPI:
             keepdims: bool | None = None) -> Tensor:
         """Variance; ``unbiased=True`` (PyTorch's default) divides by n - 1."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        dims = _dims("var", dim, self.ndim)
+        dims = _reduced("var", dim, self.ndim)
         n = int(np.prod([self.shape[d] for d in dims]))
         ddof = (1 if unbiased else 0) if correction is None else correction
         if n - ddof <= 0:
@@ -284,8 +336,15 @@ class PyTorchAPI:
     def std(self: Tensor, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: int | None = None, axis: Dim = None,
             keepdims: bool | None = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
-                        keepdims=keepdims).sqrt()
+        """Standard deviation, sqrt(var). Of a constant input (var = 0, where sqrt has an
+        infinite slope) the gradient is 0, as PyTorch's, not nan: the sqrt runs on 1
+        there, and its result is replaced by 0."""
+        v = self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                     keepdims=keepdims)
+        constant = v.data == 0
+        if not constant.any():
+            return v.sqrt()
+        return where(constant, 0.0, where(constant, 1.0, v).sqrt())
 
     # -- reshapes built from reshape, permute and expand ---------------------------------------
 
@@ -328,6 +387,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     from tinygrad_sm.core import ops
 
     ts = _tensors("cat", tensors)
+    if len({t.data.dtype for t in ts}) > 1:
+        ts = promote(*ts)
     return ops.Cat.apply(*ts, dim=_dims("cat", dim, ts[0].ndim)[0])
 
 

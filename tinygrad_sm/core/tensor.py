@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_sm.core.args import Dim, _as_array, _dims, _index, _pick, _shape_arg
+from tinygrad_sm.core.args import Dim, _as_array, _dims, _index, _pick, _reduced, _shape_arg
 from tinygrad_sm.core.inplace import InPlace
 from tinygrad_sm.core.pytorch_api import PyTorchAPI
 
@@ -25,14 +25,15 @@ from tinygrad_sm.core.pytorch_api import PyTorchAPI
 class Tensor(PyTorchAPI, InPlace):
     """A NumPy array with a gradient and a record of the op that produced it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_counter",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "name", "_counter",
                  "_retains_grad", "__weakref__")
-    # _counter: the version counter (see inplace.py); _retains_grad: see retain_grad
+    # _grad, _requires_grad: behind checking properties (pytorch_api.py); _counter: the
+    # version counter (see inplace.py); _retains_grad: see retain_grad
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
-        self.grad = None
-        self.requires_grad = False
+        self._grad = None
+        self._requires_grad = False
         self.grad_fn = None  # the op that computed this tensor: None for a leaf
         self.name = None
         self._counter = [0]
@@ -44,13 +45,8 @@ class Tensor(PyTorchAPI, InPlace):
     def _make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
         """Wrap an array without checks or copies (for ops, which produce fresh arrays)."""
         t = object.__new__(Tensor)
-        t.data = data
-        t.grad = None
-        t.requires_grad = requires_grad
-        t.grad_fn = grad_fn
-        t.name = None
-        t._counter = [0]
-        t._retains_grad = False
+        t.data, t._grad, t._requires_grad, t.grad_fn = data, None, requires_grad, grad_fn
+        t.name, t._counter, t._retains_grad = None, [0], False
         return t
 
     @property
@@ -66,26 +62,26 @@ class Tensor(PyTorchAPI, InPlace):
         return self.data.dtype
 
     # -- arithmetic: each operator is one op ---------------------------------------------
-    # A Python number or an array becomes a tensor first (_pair, in pytorch_api.py);
+    # Operands become tensors of one (promoted) dtype first (_pair, in pytorch_api.py);
     # ``2 - x`` reaches __rsub__, which keeps the operands in their order.
 
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(*self._pair(other))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*self._pair(other))
+        return ops.Sub.apply(*self._pair(other, op="sub"))
 
     def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._pair(other))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other))
+        return ops.Div.apply(*self._pair(other, op="div"))
 
     def __pow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.Matmul.apply(*self._pair(other))
+        return ops.Matmul.apply(self, self._operand(other))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -94,19 +90,19 @@ class Tensor(PyTorchAPI, InPlace):
         return ops.Add.apply(*self._pair(other, reflected=True))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*self._pair(other, reflected=True))
+        return ops.Sub.apply(*self._pair(other, reflected=True, op="sub"))
 
     def __rmul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._pair(other, reflected=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(*self._pair(other, reflected=True))
+        return ops.Div.apply(*self._pair(other, reflected=True, op="div"))
 
     def __rpow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(*self._pair(other, reflected=True))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.Matmul.apply(*self._pair(other, reflected=True))
+        return ops.Matmul.apply(self._operand(other), self)
 
     # -- pointwise functions ---------------------------------------------------------------
 
@@ -142,12 +138,12 @@ class Tensor(PyTorchAPI, InPlace):
     def sum(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
             keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return ops.Sum.apply(self, dims=_dims("sum", dim, self.ndim), keepdim=keepdim)
+        return ops.Sum.apply(self, dims=_reduced("sum", dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
              keepdims: bool | None = None) -> Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        dims = _dims("mean", dim, self.ndim)
+        dims = _reduced("mean", dim, self.ndim)
         n = int(np.prod([self.shape[d] for d in dims]))
         if n == 0:
             raise ValueError(f"mean: cannot take the mean over zero elements (shape {self.shape})")

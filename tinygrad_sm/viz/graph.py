@@ -436,7 +436,7 @@ class _Drawing:
     def _grad(self, t: Tensor) -> np.ndarray | None:
         if self.grads is not None:
             return self.grads.get(id(t))
-        return None if t.grad is None else t.grad.data
+        return None if t._grad is None else t._grad.data  # (._grad: no non-leaf warning)
 
     def _health(self, t: Tensor) -> str | None:
         """"bad" for nan/inf in data or gradient, "warn" for a gradient norm outside

@@ -11,17 +11,14 @@ import numpy as np
 
 from tinygrad_sm.core.function import Function
 from tinygrad_sm.core.idioms import positive_part
+from tinygrad_sm.core.promotion import floating
+from tinygrad_sm.core.pytorch_api import where
 from tinygrad_sm.core.tensor import Tensor
 
 
 def unbroadcast(grad: Tensor, like: Tensor) -> Tensor:
-    """The gradient for input ``like``: summed over the dims it was broadcast along, and
-    cast to its dtype."""
-    if grad.data.shape != like.data.shape:
-        grad = grad.sum_to(like.data.shape)
-    if grad.data.dtype != like.data.dtype:
-        grad = grad.to(like.data.dtype)
-    return grad
+    """The gradient for input ``like``: summed over the dims it was broadcast along."""
+    return grad if grad.data.shape == like.data.shape else grad.sum_to(like.data.shape)
 
 
 def const(array: np.ndarray | float) -> Tensor:
@@ -95,7 +92,8 @@ class Div(BroadcastOp):
 
 
 class Pow(BroadcastOp):
-    """z = x ** y.   dz/dx = y x^(y-1), dz/dy = x^y ln x (defined for x > 0)."""
+    """z = x ** y.   dz/dx = y x^(y-1), dz/dy = x^y ln x. As PyTorch's: dz/dx = 0 where
+    y = 0 (even at x = 0: not 0 * 0^-1), dz/dy = 0 where x = 0 and y >= 0 (not 0 ln 0)."""
 
     def forward(self, x, y):
         self.save_for_backward(*self.inputs)
@@ -103,9 +101,11 @@ class Pow(BroadcastOp):
 
     def backward(self, g):
         x, y = self.saved_tensors
-        gx = unbroadcast(g * y * x ** (y - 1), x) if x.requires_grad else None
-        gy = unbroadcast(g * x**y * x.log(), y) if y.requires_grad else None
-        return gx, gy
+        gx = unbroadcast(g * y * x ** (y - 1 + (y == 0)), x) if x.requires_grad else None
+        if not y.requires_grad:
+            return gx, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, masked away
+            return gx, unbroadcast(where((x == 0) * (y >= 0), 0.0, g * x**y * x.log()), y)
 
 
 class Neg(Function):
@@ -127,7 +127,7 @@ class Exp(Function):
     save_output = True
 
     def forward(self, x):
-        return np.exp(x)
+        return np.exp(floating(x))
 
     def backward(self, g):
         return (g * self.output,)
@@ -138,7 +138,7 @@ class Log(Function):
 
     def forward(self, x):
         self.save_for_backward(*self.inputs)
-        return np.log(x)
+        return np.log(floating(x))
 
     def backward(self, g):
         (x,) = self.saved_tensors
@@ -151,17 +151,17 @@ class Sqrt(Function):
     save_output = True
 
     def forward(self, x):
-        return np.sqrt(x)
+        return np.sqrt(floating(x))
 
     def backward(self, g):
         return (g / (self.output * 2.0),)
 
 
 class Abs(Function):
-    """z = |x|.   dz/dx = sign(x) (0 at x = 0, as in PyTorch)."""
+    """z = |x|.   dz/dx = sign(x) (0 at x = 0 and at nan, as in PyTorch)."""
 
     def forward(self, x):
-        self.sign = np.sign(x)
+        self.sign = np.nan_to_num(np.sign(x))  # sign(nan) = 0, as PyTorch's
         return np.abs(x)
 
     def backward(self, g):
@@ -174,7 +174,7 @@ class Tanh(Function):
     save_output = True
 
     def forward(self, x):
-        return np.tanh(x)
+        return np.tanh(floating(x))
 
     def backward(self, g):
         z = self.output
@@ -182,17 +182,18 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """z = 1 / (1 + e^-x).   dz/dx = z (1 - z)."""
+    """z = 1 / (1 + e^-x).   dz/dx = z (1 - z) = sigmoid(x) sigmoid(-x)."""
 
     save_output = True
 
     def forward(self, x):
-        # 1/(1+e^-x) overflows in e^-x for large negative x; this form never does.
-        return 0.5 * (1.0 + np.tanh(0.5 * x))
+        self.save_for_backward(*self.inputs)
+        e = np.exp(-np.abs(floating(x)))  # never overflows; e^x / (1 + e^x) for x < 0 keeps
+        return np.where(x >= 0, 1, e) / (1 + e)  # every digit of a tiny z
 
     def backward(self, g):
-        z = self.output
-        return (g * z * (1.0 - z),)
+        (x,) = self.saved_tensors  # (1 - z would lose the digits of a tiny sigmoid(-x))
+        return (g * self.output * (-x).sigmoid(),)
 
 
 class Relu(Function):

@@ -18,6 +18,9 @@ class Matmul(Function):
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError(f"matmul: both operands need at least 1 dimension; got shapes "
                              f"{x.shape} and {y.shape}")
+        if x.dtype != y.dtype:  # (PyTorch's matmul promotes nothing: a mixup is a bug)
+            raise RuntimeError(f"matmul: both operands must have the same dtype; got {x.dtype} "
+                               f"@ {y.dtype}: convert one, with .float() or .double() say")
         k = y.shape[0] if y.ndim == 1 else y.shape[-2]
         if x.shape[-1] != k:
             raise ValueError(f"matmul: {x.shape} @ {y.shape}: inner dimensions "

@@ -10,25 +10,28 @@ from tinygrad_sm.core.ops.elementwise import BroadcastOp, const, unbroadcast
 
 
 class Maximum(BroadcastOp):
-    """z = max(x, y) elementwise.   dz/dx = 1 where x > y, 0 where x < y, 1/2 on ties."""
+    """z = max(x, y) elementwise.   dz/dx = 1 where x > y, 0 where x < y, 1/2 on ties.
+    Where either is nan (z is nan), both get the whole gradient, as in PyTorch."""
 
     def forward(self, x, y):
-        self.x_weight = (x > y) + 0.5 * (x == y)
+        tie = 0.5 * (x == y)
+        self.x_weight, self.y_weight = 1 - (x < y) - tie, 1 - (x > y) - tie
         return np.maximum(x, y)
 
     def backward(self, g):
         x, y = self.inputs
-        w = self.x_weight.astype(g.dtype)
-        gx = unbroadcast(g * const(w), x) if x.requires_grad else None
-        gy = unbroadcast(g * const(1 - w), y) if y.requires_grad else None
+        gx = unbroadcast(g * const(self.x_weight.astype(g.dtype)), x) if x.requires_grad else None
+        gy = unbroadcast(g * const(self.y_weight.astype(g.dtype)), y) if y.requires_grad else None
         return gx, gy
 
 
 class Minimum(BroadcastOp):
-    """z = min(x, y) elementwise.   dz/dx = 1 where x < y, 0 where x > y, 1/2 on ties."""
+    """z = min(x, y) elementwise.   dz/dx = 1 where x < y, 0 where x > y, 1/2 on ties;
+    both get the whole gradient where either is nan."""
 
     def forward(self, x, y):
-        self.x_weight = (x < y) + 0.5 * (x == y)
+        tie = 0.5 * (x == y)
+        self.x_weight, self.y_weight = 1 - (x > y) - tie, 1 - (x < y) - tie
         return np.minimum(x, y)
 
     backward = Maximum.backward
