@@ -74,6 +74,8 @@ UNARY = [
           lambda x: x.min(0, keepdims=True), distinct, smooth=False, min_ndim=1),
     Unary("amax_dims", lambda x: x.amax((0, -1)), lambda x: x.max((0, -1)), distinct,
           smooth=False, min_ndim=2),
+    Unary("cumsum", lambda x: x.cumsum(-1), lambda x: np.cumsum(x, -1), min_ndim=1),
+    Unary("cumsum_0", lambda x: x.cumsum(0), lambda x: np.cumsum(x, 0), min_ndim=1),
     Unary("amin_dim_keep", lambda x: x.amin(-1, keepdim=True),
           lambda x: x.min(-1, keepdims=True), distinct, smooth=False, min_ndim=1),
     Unary("var", lambda x: tg.cat([x, 2 * x + 1], -1).var(-1),

@@ -24,7 +24,7 @@ def parse(equation: str, n_operands: int) -> tuple[list[str], str]:
     if len(ins) != n_operands:
         raise ValueError(f"einsum: the equation {equation!r} has {len(ins)} operand(s) but "
                          f"{n_operands} were given")
-    if not all(s.isalpha() for s in ins) or (out and not out.isalpha()):
+    if not all(s.isalpha() for s in (*ins, out) if s):  # ('' is a 0-d operand or output)
         raise ValueError(f"einsum: subscripts must be letters: {equation!r}")
     if not arrow:
         letters = "".join(ins)
@@ -47,6 +47,7 @@ class Einsum(Function):
     them."""
 
     def forward(self, *xs, equation):
+        self.equation = equation
         self.ins, self.out = parse(equation, len(xs))
         for s, x in zip(self.ins, xs):
             if len(s) != x.ndim:
@@ -55,8 +56,10 @@ class Einsum(Function):
         return np.einsum(f"{','.join(self.ins)}->{self.out}", *xs, optimize=len(xs) > 1)
 
     def explain(self, err):
+        if str(err).startswith("einsum:"):  # (raised above, already explained)
+            return str(err)
         shapes = ", ".join(str(t.shape) for t in self.inputs)
-        return f"einsum: {err} (equation {','.join(self.ins)}->{self.out}, shapes {shapes})"
+        return f"einsum: {err} (equation {self.equation!r}, shapes {shapes})"
 
     def backward(self, g):
         grads = []
