@@ -60,6 +60,14 @@ def test_max_min_dim_send_the_gradient_to_the_returned_index(name, rng):
     assert (x.grad.data != 0).sum() == 4  # one entry per row, ties or not
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_dim_propagate_nan_as_torch(name):
+    a = np.array([[1.0, np.nan, 3.0, np.nan], [4.0, 2.0, 0.0, 1.0]])
+    ours, theirs = getattr(tg.tensor(a), name)(1), getattr(torch.tensor(a), name)(1)
+    np.testing.assert_array_equal(ours.values.data, theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.data, theirs.indices.numpy())
+
+
 def test_course_idiom_max_minus_one_index_zero_is_the_row_maxima():
     x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
     m = x.max(-1)[0]  # 03_minibatch_training's logsumexp; once it silently took row 0

@@ -343,7 +343,7 @@ class PyTorchAPI:
         from tinygrad_sm.core import ops
 
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if isinstance(dim, PyTorchAPI):
+        if isinstance(dim, PyTorchAPI):  # x.max(y)
             return self.maximum(dim) if name == "max" else self.minimum(dim)
         if dim is None:
             return self.amax() if name == "max" else self.amin()
@@ -351,14 +351,13 @@ class PyTorchAPI:
             raise TypeError(f"{name}: dim must be an int (it returns the values and the "
                             f"indices along one dim), got {dim!r}; a{name} takes several dims")
         d = _dims(name, dim, self.ndim)[0]
-        if self.ndim and self.shape[d] == 0:
+        if self.ndim == 0:  # (PyTorch allows dim 0 or -1: the value itself, at index 0)
+            return _MAX_MIN[name](self.clone(), self._make(np.zeros((), np.int64)))
+        if self.shape[d] == 0:
             raise ValueError(f"{name}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
-        index = np.expand_dims(arg(self.data, axis=d), d) if self.ndim else np.zeros((), np.int64)
-        values = ops.TakeAlong.apply(self, index=index, dim=d, keepdim=keepdim) if self.ndim \
-            else self.clone()
-        indices = self._make(index.astype(np.int64) if keepdim or not self.ndim
-                             else np.squeeze(index, d).astype(np.int64))
-        return _MAX_MIN[name](values, indices)
+        index = np.expand_dims(arg(self.data, axis=d), d).astype(np.int64)  # (keepdim's shape)
+        values = ops.TakeAlong.apply(self, index=index, dim=d, keepdim=keepdim)
+        return _MAX_MIN[name](values, self._make(index if keepdim else np.squeeze(index, d)))
 
     def clamp_min(self: Tensor, min: Scalar) -> Tensor:
         """``clamp(min=min)``: the course's ReLU is ``x.clamp_min(0.)``."""
