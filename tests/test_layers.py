@@ -15,7 +15,7 @@ LAYERS = [
     ["autograd"],
     ["functional", "fused"],
     ["nn", "init"],
-    ["optim", "sched", "data", "datasets", "serialization"],
+    ["optim", "sched", "data", "samplers", "datasets", "serialization"],
     ["viz", "plot"],
     ["learner"],
     ["__init__"],  # the package itself, which gathers the public names (and __version__)

@@ -12,17 +12,20 @@ from tinygrad_sm.core.creation import (
     eye,
     from_numpy,
     full,
+    linspace,
+    normal,
     ones,
     ones_like,
     rand,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from tinygrad_sm.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from tinygrad_sm.core.pytorch_api import cat, stack, where
+from tinygrad_sm.core.pytorch_api import Size, allclose, cat, einsum, stack, where
 from tinygrad_sm.core.rng import manual_seed
 from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.learner import Learner, Trainer
@@ -40,6 +43,8 @@ clamp, clip, maximum, minimum, matmul = (
     Tensor.clamp, Tensor.clip, Tensor.maximum, Tensor.minimum, Tensor.matmul
 )
 sum, mean, max, min = Tensor.sum, Tensor.mean, Tensor.max, Tensor.min
+amax, amin, cumsum, all, any = Tensor.amax, Tensor.amin, Tensor.cumsum, Tensor.all, Tensor.any
+nonzero, clamp_min, clamp_max = Tensor.nonzero, Tensor.clamp_min, Tensor.clamp_max
 var, std = Tensor.var, Tensor.std
 logsumexp, softmax, log_softmax = Tensor.logsumexp, Tensor.softmax, Tensor.log_softmax
 argmax, argmin, reshape, flatten = Tensor.argmax, Tensor.argmin, Tensor.reshape, Tensor.flatten
@@ -55,4 +60,6 @@ __all__ = [
     "randn_like", "set_grad_enabled", "stack", "tensor", "where", "zeros", "zeros_like",
     "functional", "init", "nn", "plot", "viz", "save", "load", "data", "datasets", "optim",
     "sched", "Learner", "Trainer",
+    # for code written for PyTorch (issue 14)
+    "Size", "allclose", "einsum", "linspace", "normal", "randperm",
 ]

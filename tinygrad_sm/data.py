@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from tinygrad_sm.core import rng as _rng
 from tinygrad_sm.core.tensor import Tensor
+from tinygrad_sm.samplers import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = [
     "Dataset",
@@ -34,6 +35,10 @@ __all__ = [
     "train_test_split",
     "Normalizer",
     "normalize",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "BatchSampler",
 ]
 
 
@@ -185,6 +190,11 @@ class DataLoader:
     from the loader's own ``np.random.default_rng(seed)`` when ``seed`` is given, else from
     the package generator. A custom ``collate_fn`` receives the list of items of a batch
     (so it turns off the one-indexing-per-batch fast path).
+
+    As in PyTorch, ``sampler`` (an iterable of indices, such as a :class:`RandomSampler`)
+    replaces ``shuffle``: its indices are batched by ``batch_size``; ``batch_sampler`` (an
+    iterable of lists of indices, such as a :class:`BatchSampler`) gives the batches
+    themselves, and so replaces ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``.
     """
 
     def __init__(
@@ -195,7 +205,10 @@ class DataLoader:
         drop_last: bool = False,
         collate_fn: Callable[[list[Any]], Any] | None = None,
         seed: int | None = None,
+        sampler: Any = None,
+        batch_sampler: Any = None,
     ) -> None:
+        _check_samplers(batch_size, shuffle, drop_last, seed, sampler, batch_sampler)
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
             raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
         if batch_size < 1:
@@ -209,14 +222,23 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.seed = seed
         self._rng = _generator(seed, "DataLoader") if seed is not None else None
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
 
     def __len__(self) -> int:
-        n, bs = len(self.dataset), self.batch_size
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        bs = self.batch_size
         return n // bs if self.drop_last else math.ceil(n / bs)
 
     def __iter__(self) -> Iterator[Any]:
         # The order is drawn here, not at the first next(), so that calling iter() is
         # what consumes randomness.
+        if self.batch_sampler is not None:
+            return self._fetch_each([np.asarray(b, np.int64) for b in self.batch_sampler])
+        if self.sampler is not None:
+            return self._batches(np.fromiter(iter(self.sampler), np.int64))
         n = len(self.dataset)
         if not self.shuffle:
             return self._batches(np.arange(n))
@@ -224,10 +246,13 @@ class DataLoader:
         return self._batches(gen.permutation(n))
 
     def _batches(self, order: np.ndarray) -> Iterator[Any]:
-        stop = len(self) * self.batch_size if self.drop_last else len(order)
+        stop = len(order) // self.batch_size * self.batch_size if self.drop_last else len(order)
+        return self._fetch_each(order[start : start + self.batch_size]
+                                for start in range(0, stop, self.batch_size))
+
+    def _fetch_each(self, batches: Iterable[np.ndarray]) -> Iterator[Any]:
         fast = self.collate_fn is None and hasattr(self.dataset, "get_batch")
-        for start in range(0, stop, self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in batches:
             if fast:
                 yield tuple(Tensor(np.asarray(a)) for a in self.dataset.get_batch(idx))
             else:
@@ -239,6 +264,27 @@ class DataLoader:
             f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
+
+
+def _check_samplers(batch_size: int, shuffle: bool, drop_last: bool, seed: int | None,
+                    sampler: Any, batch_sampler: Any) -> None:
+    """PyTorch's rules: a sampler replaces shuffle; a batch sampler replaces the rest too."""
+    for name, s in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+        if s is not None and not hasattr(s, "__iter__"):
+            raise TypeError(f"DataLoader: {name} must be an iterable of indices (a Sampler, a "
+                            f"list, ...), got {type(s).__name__}")
+    if batch_sampler is not None:
+        given = [f"{k}={v!r}" for k, v, is_set in [
+            ("batch_size", batch_size, batch_size != 1), ("shuffle", shuffle, bool(shuffle)),
+            ("sampler", sampler, sampler is not None), ("drop_last", drop_last, bool(drop_last)),
+            ("seed", seed, seed is not None)] if is_set]
+        if given:
+            raise ValueError(f"DataLoader: batch_sampler is mutually exclusive with batch_size, "
+                             f"shuffle, sampler, drop_last and seed (the batch sampler decides "
+                             f"the batches); got {', '.join(given)}")
+    elif sampler is not None and (shuffle or seed is not None):
+        raise ValueError(f"DataLoader: sampler is mutually exclusive with shuffle and seed (the "
+                         f"sampler decides the order); got shuffle={shuffle!r}, seed={seed!r}")
 
 
 # --- splitting --------------------------------------------------------------------------

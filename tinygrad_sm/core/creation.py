@@ -92,3 +92,42 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     data = get_rng().standard_normal(t.shape).astype(t.dtype if dtype is None else _native(dtype))
     return _new(data, None, requires_grad)
+
+
+# -- for code written for PyTorch: added for issue 14 ------------------------------------
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (float32)."""
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return _new(np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+                .astype(np.float32), dtype, requires_grad)
+
+
+def randperm(n: int, dtype: Any = np.int64, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64), from the package generator."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return _new(get_rng().permutation(int(n)).astype(np.int64), dtype, requires_grad)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples, as ``torch.normal``: ``normal(0, 0.01, size=(3, 4))``, or with tensor
+    ``mean`` and/or ``std`` one sample per entry of their broadcast shape. float32, unless
+    a tensor argument is float64."""
+    m, s = (x.data if isinstance(x, Tensor) else np.asarray(x, np.float32) for x in (mean, std))
+    if np.any(s < 0):
+        raise ValueError(f"normal: std must be >= 0, got {s.min() if s.ndim else s}")
+    if size is None:
+        if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
+            raise TypeError("normal: give size=... when mean and std are numbers")
+        shape = np.broadcast_shapes(m.shape, s.shape)
+    else:
+        shape = _shape_arg((size,))
+    out_dtype = np.result_type(m, s, np.float32) if m.dtype.kind == s.dtype.kind == "f" \
+        else np.float32
+    data = (m + s * get_rng().standard_normal(shape)).astype(out_dtype)
+    return _new(data, dtype, requires_grad)

@@ -50,6 +50,8 @@ class InPlace:
         # gets a counter of its own, not the list it shared with views of the original.
         state = {k: getattr(self, k) for k in _pickled(self) if hasattr(self, k)}
         state["_version"] = self._counter[0]
+        if self.__dict__:  # the user's own attributes (x.g = ...)
+            state["__dict__"] = dict(self.__dict__)
         return state
 
     def __setstate__(self: Tensor, state: dict[str, Any]) -> None:
@@ -59,6 +61,7 @@ class InPlace:
             if k in state:
                 setattr(self, k, state[k])
         self._counter = [state.get("_version", 0)]
+        self.__dict__.update(state.get("__dict__", {}))
 
     @contextlib.contextmanager
     def _inplace(self: Tensor, name: str, other: Any = None) -> Iterator[None]:
@@ -184,12 +187,20 @@ class InPlace:
     def __itruediv__(self: Tensor, other: Any) -> Tensor:
         return self._augmented("div_", other, type(self).__truediv__)
 
+    # -- for code written for PyTorch: added for issue 14 ------------------------------------
+
+    def clamp_min_(self: Tensor, min: Scalar) -> Tensor:
+        return self.clamp_(min=min)
+
+    def clamp_max_(self: Tensor, max: Scalar) -> Tensor:
+        return self.clamp_(max=max)
+
 
 def _pickled(t: Any) -> tuple[str, ...]:
     """What pickle keeps of a tensor: its slots, less the counter (kept as a number)."""
     from tinygrad_sm.core.tensor import Tensor
 
-    return tuple(k for k in Tensor.__slots__ if k not in ("_counter", "__weakref__"))
+    return tuple(k for k in Tensor.__slots__ if k not in ("_counter", "__weakref__", "__dict__"))
 
 
 def zero_grads(params: Any, set_to_none: bool = True) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import operator
 import warnings
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -306,19 +307,21 @@ class PyTorchAPI:
         axis = None if dim is None else _dims(name, dim, self.ndim)[0]
         return self._make(np.asarray(fn(self.data, axis=axis, keepdims=keepdim), np.int64))
 
-    def any(self: Tensor) -> Tensor:
-        return self._make(np.asarray(self.data.any()))
+    def any(self: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        dims = _dims("any", dim, self.ndim)
+        return self._make(np.asarray(self.data.any(axis=dims, keepdims=keepdim)))
 
-    def all(self: Tensor) -> Tensor:
-        return self._make(np.asarray(self.data.all()))
+    def all(self: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        dims = _dims("all", dim, self.ndim)
+        return self._make(np.asarray(self.data.all(axis=dims, keepdims=keepdim)))
 
     # -- reductions built from the textbook ones ---------------------------------------------
 
-    def min(self: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
-            keepdims: bool | None = None) -> Tensor:
-        """Minimum values; see ``max``."""
+    def amin(self: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The minimum over dims, ``-amax(-x)``: ties split the gradient evenly."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return -((-self).max(dim, keepdim))
+        return -((-self).amax(dim, keepdim))
 
     def var(self: Tensor, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
             correction: int | None = None, axis: Dim = None,
@@ -378,6 +381,121 @@ class PyTorchAPI:
     def expand_as(self: Tensor, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
+    # -- for code written for PyTorch (the fast.ai course, d2l): added for issue 14 ----------
+
+    def max(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Dim = None,
+            keepdims: bool | None = None) -> Tensor | tuple[Tensor, Tensor]:
+        """PyTorch's three forms: ``x.max()`` is the maximum (ties split the gradient evenly,
+        as PyTorch's); ``x.max(dim)`` is the pair ``(values, indices)`` (a named tuple), the
+        gradient going to the entry at the index returned (the first maximum); ``x.max(y)``
+        with a tensor ``y`` is ``maximum(x, y)``. ``amax`` takes several dims."""
+        return self._max_or_min("max", np.argmax, dim, keepdim, axis, keepdims)
+
+    def min(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Dim = None,
+            keepdims: bool | None = None) -> Tensor | tuple[Tensor, Tensor]:
+        """PyTorch's three forms, as ``max``: ``x.min()``, ``x.min(dim)`` -> ``(values,
+        indices)``, ``x.min(y)`` -> ``minimum(x, y)``. ``amin`` takes several dims."""
+        return self._max_or_min("min", np.argmin, dim, keepdim, axis, keepdims)
+
+    def _max_or_min(self: Tensor, name: str, arg: Any, dim: Any, keepdim: bool, axis: Dim,
+                    keepdims: bool | None) -> Any:
+        from tinygrad_sm.core import ops
+
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if isinstance(dim, PyTorchAPI):  # x.max(y)
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
+        if dim is None:
+            return self.amax() if name == "max" else self.amin()
+        if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+            raise TypeError(f"{name}: dim must be an int (it returns the values and the "
+                            f"indices along one dim), got {dim!r}; a{name} takes several dims")
+        d = _dims(name, dim, self.ndim)[0]
+        if self.ndim == 0:  # (PyTorch allows dim 0 or -1: the value itself, at index 0)
+            return _MAX_MIN[name](self.clone(), self._make(np.zeros((), np.int64)))
+        if self.shape[d] == 0:
+            raise ValueError(f"{name}: cannot reduce dim {dim} of size 0 (shape {self.shape})")
+        index = np.expand_dims(arg(self.data, axis=d), d).astype(np.int64)  # (keepdim's shape)
+        values = ops.TakeAlong.apply(self, index=index, dim=d, keepdim=keepdim)
+        return _MAX_MIN[name](values, self._make(index if keepdim else np.squeeze(index, d)))
+
+    def clamp_min(self: Tensor, min: Scalar) -> Tensor:
+        """``clamp(min=min)``: the course's ReLU is ``x.clamp_min(0.)``."""
+        return self.clamp(min=min)
+
+    def clamp_max(self: Tensor, max: Scalar) -> Tensor:
+        return self.clamp(max=max)
+
+    def nonzero(self: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The indices of the nonzero entries, one row each (shape (n, ndim), int64); with
+        ``as_tuple`` one index tensor per dim, as NumPy's nonzero. No gradient."""
+        if as_tuple:
+            found = np.nonzero(np.atleast_1d(self.data))
+            return tuple(self._make(i.astype(np.int64)) for i in found)
+        return self._make(np.argwhere(self.data).astype(np.int64))
+
+    def cumsum(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+        """The running sum along ``dim``; integers and bools sum to int64, as in PyTorch."""
+        from tinygrad_sm.core import ops
+
+        if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
+            raise TypeError(f"cumsum: dim must be an int, got {dim!r}")
+        x = self if dtype is None else self.to(dtype)
+        if self.ndim == 0:  # (PyTorch takes dim 0 or -1 of a 0-d tensor)
+            _dims("cumsum", dim, 1)
+            return ops.Cumsum.apply(x.reshape(1), dim=0).reshape(())
+        return ops.Cumsum.apply(x, dim=_dims("cumsum", dim, self.ndim)[0])
+
+    def cpu(self: Tensor) -> Tensor:
+        """The tensor itself: every tensor lives in the CPU's memory."""
+        return self
+
+    def type(self: Tensor, dtype: Any = None) -> Tensor | str:
+        """With no argument the type's name, like PyTorch's ('tinygrad_sm.FloatTensor' where
+        PyTorch says 'torch.FloatTensor'); with a dtype (or such a name), a cast."""
+        if dtype is None:
+            return f"tinygrad_sm.{_TYPE_NAMES.get(self.dtype, str(self.dtype))}"
+        if isinstance(dtype, str) and dtype.rpartition(".")[2] in _TYPE_NAMES.values():
+            name = dtype.rpartition(".")[2]
+            dtype = next(k for k, v in _TYPE_NAMES.items() if v == name)
+        return self.to(dtype)
+
+    def stride(self: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
+        """Steps between neighbours along each dim, in elements (as PyTorch; NumPy's
+        ``strides`` are in bytes)."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[_dims("stride", dim, self.ndim)[0]]
+
+    def __index__(self: Tensor) -> int:
+        """A one-element integer tensor as an index: ``names[t]`` for a Python list."""
+        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise TypeError(f"index: only integer tensors of a single element can be used as "
+                            f"an index; this one has shape {self.shape} and dtype {self.dtype}")
+        return int(self.data.item())
+
+
+# What max(dim) and min(dim) return: PyTorch's torch.return_types.max and .min
+_MAX_MIN = {name: namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
+
+_TYPE_NAMES = {np.dtype(k): v for k, v in [
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor")]}
+
+
+class Size(tuple):
+    """A shape, as ``torch.Size``: a tuple (so ``x.shape == Size([2, 3])`` holds), printed
+    as ``Size([2, 3])``. ``Tensor.shape`` and ``size()`` return plain tuples, which compare
+    equal to it: building a Size on every shape read would cost the hot path for nothing."""
+
+    def __new__(cls, sizes: Sequence[int] = ()) -> Size:
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
 
 # -- functions of several tensors ----------------------------------------------------------
 
@@ -416,3 +534,29 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     else:
         x, y = Tensor._make(_as_array(input, copy=False))._pair(other)
     return ops.Where.apply(cond, x, y)
+
+
+# -- functions for code written for PyTorch: added for issue 14 -----------------------------
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``torch.einsum`` (``einsum("ik,kj->ij", a, b)``; the operands
+    may also come as one list). Differentiable in every operand; no ellipsis or repeated
+    letter within an operand."""
+    from tinygrad_sm.core import ops
+
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the first argument is the equation (a str), got "
+                        f"{type(equation).__name__}")
+    return ops.Einsum.apply(*_tensors("einsum", list(operands)), equation=equation)
+
+
+def allclose(input: Any, other: Any, rtol: builtins.float = 1e-05,
+             atol: builtins.float = 1e-08, equal_nan: bool = False) -> bool:
+    """|input - other| <= atol + rtol * |other| everywhere (a Python bool), as PyTorch's."""
+    from tinygrad_sm.core.tensor import Tensor
+
+    a, b = (x.data if isinstance(x, Tensor) else np.asarray(x) for x in (input, other))
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))

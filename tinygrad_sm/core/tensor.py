@@ -26,9 +26,10 @@ class Tensor(PyTorchAPI, InPlace):
     """A NumPy array with a gradient and a record of the op that produced it."""
 
     __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "name", "_counter",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "__weakref__", "__dict__")
     # _grad, _requires_grad: behind checking properties (pytorch_api.py); _counter: the
-    # version counter (see inplace.py); _retains_grad: see retain_grad
+    # version counter (see inplace.py); _retains_grad: see retain_grad; __dict__: the
+    # user's own attributes (``x.g = ...``, as hand-written backprop does)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
@@ -149,12 +150,12 @@ class Tensor(PyTorchAPI, InPlace):
             raise ValueError(f"mean: cannot take the mean over zero elements (shape {self.shape})")
         return ops.Sum.apply(self, dims=dims, keepdim=keepdim) * (1.0 / n)
 
-    def max(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
-            keepdims: bool | None = None) -> Tensor:
-        """Maximum values (not PyTorch's (values, indices) pair: use ``argmax`` for indices).
-        On ties the gradient is split evenly among the tied entries."""
+    def amax(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The maximum over dims; on ties the gradient is split evenly among the tied
+        entries. (``max``, in pytorch_api.py, is PyTorch's: with a dim it also gives indices.)"""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return ops.Max.apply(self, dims=_dims("max", dim, self.ndim), keepdim=keepdim)
+        return ops.Max.apply(self, dims=_dims("amax", dim, self.ndim), keepdim=keepdim)
 
     def logsumexp(self, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None,
                   keepdims: bool | None = None) -> Tensor:

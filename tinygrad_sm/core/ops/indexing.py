@@ -1,11 +1,13 @@
 """Indexing and concatenation, and their adjoints: getitem / index_add, and cat, whose
-backward slices the gradient back apart."""
+backward slices the gradient back apart; take_along, which reads max(dim) and min(dim)
+at their indices."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.ops.elementwise import const
 from tinygrad_sm.core.ops.movement import _View
 
 
@@ -84,3 +86,21 @@ class Cat(Function):
                 grads.append(None)
             start += n
         return tuple(grads)
+
+
+class TakeAlong(Function):
+    """z = the entry of x at ``index`` along ``dim``, for each line along dim (``index`` has
+    x's shape with 1 in dim: NumPy's take_along_axis). ``max(dim)`` and ``min(dim)`` read
+    their values with it, so that the gradient goes to the index they return, as PyTorch's.
+    dz/dx: the gradient at the index, 0 elsewhere in the line."""
+
+    def forward(self, x, index, dim, keepdim):
+        self.index, self.dim = index, dim
+        out = np.take_along_axis(x, index, axis=dim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    def backward(self, g):
+        (x,) = self.inputs
+        one_hot = np.zeros(x.shape, g.dtype)
+        np.put_along_axis(one_hot, self.index, 1, axis=self.dim)
+        return (g.reshape(self.index.shape) * const(one_hot),)

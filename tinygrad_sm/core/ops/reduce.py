@@ -30,7 +30,9 @@ class Max(Function):
     """z = max of x over dims.   dz/dx_i = 1/k if x_i is one of the k maximal entries, else 0.
 
     Splitting ties evenly makes the gradient the average of the one-hot choices, which is
-    what finite differences of a symmetric function see. ``min`` is ``-max(-x)``."""
+    what finite differences of a symmetric function see. ``amin`` is ``-amax(-x)``.
+    (PyTorch's ``max(dim)``, which returns indices too, gives the gradient to the entry
+    at its index instead: ``TakeAlong``, in indexing.py.)"""
 
     def forward(self, x, dims, keepdim):
         if x.size == 0:
