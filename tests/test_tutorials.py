@@ -64,9 +64,20 @@ NAMED_FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def runs():
+def executed(tmp_path_factory):
+    """The folder the executed notebooks are saved into, for the site build to reuse."""
+    return tmp_path_factory.mktemp("executed")
+
+
+@pytest.fixture(scope="module")
+def runs(executed):
     """Every tutorial notebook, run once in a fresh kernel (two at a time)."""
-    return hooks.run_all()
+    import os
+
+    os.environ.pop(hooks.EXECUTED_ENV, None)
+    result = hooks.run_all()
+    hooks.save_executed(result, executed)
+    return result
 
 
 def values(runs, notebook: str) -> dict[str, str]:
@@ -581,15 +592,27 @@ def test_remote_pattern_sees_remote_scripts_and_stylesheets():
     assert not REMOTE.search('<a href="https://github.com">a link</a>')
 
 
-def test_mkdocs_build_strict_and_offline(tmp_path):
+def test_executed_copies_must_match_the_notebooks(tmp_path):
+    import nbformat
+
+    path = NOTEBOOKS[0]
+    stale = nbformat.read(path, as_version=4)
+    stale.cells[-1].source += "\nprint('changed')"
+    nbformat.write(stale, tmp_path / path.name)
+    with pytest.raises(RuntimeError, match="not an executed copy"):
+        hooks.load_executed(path, tmp_path)
+
+
+def test_mkdocs_build_strict_and_offline(tmp_path, runs, executed):
     missing = [m for m in ("mkdocs", "material", "mkdocstrings")
                if importlib.util.find_spec(m) is None]
     if missing or not _has_python_handler():
         pytest.skip("the docs toolchain is not installed: pip install -e '.[dev]'")
     site = tmp_path / "site"
+    # The build reuses the notebooks that the fixture `runs` has just executed.
+    env = dict(hooks.kernel_env(), **{hooks.EXECUTED_ENV: str(executed)})
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-                          cwd=ROOT, env=hooks.kernel_env(), capture_output=True, text=True,
-                          timeout=600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-5000:]
     for figures in NAMED_FIGURES.values():
         for name in figures:
