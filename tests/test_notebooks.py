@@ -92,7 +92,7 @@ def test_notebook_ends_with_three_exercises_and_hidden_solutions(path):
     assert len(solutions) >= 3
     for cell in solutions:
         assert cell["cell_type"] == "code"
-        assert cell["metadata"]["jupyter"]["source_hidden"] is True
+        assert cell["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
