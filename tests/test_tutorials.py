@@ -1,16 +1,19 @@
-"""The tutorials (docs/tutorials/*.md and examples/tutorial_*.py).
+"""The tutorials: one notebook each, ``docs/tutorials/<n>-<name>.ipynb``.
 
-Every script runs cleanly; the numbers it prints, which its page quotes through
-``{{ placeholders }}`` (see docs/hooks.py), are checked here against independent
-references: formulas, finite differences, NumPy, or the published numbers the tutorial
-reproduces. Every claim a page makes about an experiment's outcome is checked on the
-numbers too, so a change that alters the outcome fails here and the text gets revisited.
-Finally the site builds with ``mkdocs build --strict`` when MkDocs is installed.
+Every notebook runs top to bottom in a fresh kernel, exercises' solutions included (see
+docs/hooks.py), with nothing on stderr. The values it prints as ``key = value`` lines,
+which its prose refers to by name, are checked here against independent references:
+formulas, finite differences, NumPy, or the published numbers the tutorial reproduces.
+Every claim a notebook makes about an experiment's outcome is checked on the numbers too,
+so a change that alters the outcome fails here and the text gets revisited. Finally the
+site builds with ``mkdocs build --strict`` when MkDocs is installed, and loads nothing from
+the network.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import re
 import shutil
@@ -22,7 +25,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
+NOTEBOOKS = sorted((ROOT / "docs" / "tutorials").glob("[0-9]*-*.ipynb"))
 
 
 def _load_hooks():
@@ -36,38 +39,49 @@ def _load_hooks():
 hooks = _load_hooks()
 
 
-def _can_draw() -> bool:
-    try:
-        import graphviz  # noqa: F401
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("dot") is not None
+def _can_run() -> bool:
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("nbclient", "nbformat", "ipykernel", "graphviz", "matplotlib")) \
+        and shutil.which("dot") is not None
 
 
-FIGURES = {
-    "tutorial_1_graphs.py": {"t1_neuron.svg", "t1_neuron_grad.svg", "t1_mlp.svg",
-                             *(f"t1_backward_{k}.svg" for k in range(6))},
-    "tutorial_2_backprop_by_hand.py": set(),
-    "tutorial_3_custom_op.py": {"t3_wrong_op.svg"},
-    "tutorial_4_softmax.py": {"t4_softmax.png"},
-    "tutorial_5_multilabel.py": {"t5_experiment.png"},
-    "tutorial_6_initialization.py": {"t6_products.png", "t6_depth.png",
-                                     "t6_stats_default.png", "t6_stats_kaiming.png"},
-    "tutorial_7_learner.py": {"t7_combine_scheds.png", "t7_recorded_lr.png",
-                              "t7_lr_find.png", "t7_loss_constant.png",
-                              "t7_loss_annealed.png"},
+pytestmark = pytest.mark.skipif(
+    not _can_run(), reason="the notebooks need nbclient, ipykernel, graphviz, matplotlib and "
+    "Graphviz's dot: pip install -e '.[dev]'")
+
+# The figures other pages use, by the name their cell's "figure:<name>" tag gives them.
+NAMED_FIGURES = {
+    "1-graphs.ipynb": {"t1_neuron.svg", "t1_neuron_grad.svg", "t1_mlp.svg"},
+    "2-backprop-by-hand.ipynb": set(),
+    "3-custom-op.ipynb": {"t3_wrong_op.svg"},
+    "4-softmax.ipynb": {"t4_softmax.png"},
+    "5-multilabel.ipynb": {"t5_experiment.png"},
+    "6-initialization.ipynb": {"t6_products.png", "t6_depth.png", "t6_stats_default.png",
+                               "t6_stats_kaiming.png"},
+    "7-learner.ipynb": {"t7_combine_scheds.png", "t7_recorded_lr.png", "t7_lr_find.png",
+                        "t7_loss_constant.png", "t7_loss_annealed.png"},
 }
 
 
 @pytest.fixture(scope="module")
-def runs():
-    """Every tutorial script, run once (two at a time), with figures when possible."""
-    return hooks.run_all(figures=_can_draw())
+def executed(tmp_path_factory):
+    """The folder the executed notebooks are saved into, for the site build to reuse."""
+    return tmp_path_factory.mktemp("executed")
 
 
-def values(runs, script: str) -> dict[str, str]:
-    return runs[script].values
+@pytest.fixture(scope="module")
+def runs(executed):
+    """Every tutorial notebook, run once in a fresh kernel (two at a time)."""
+    import os
+
+    os.environ.pop(hooks.EXECUTED_ENV, None)
+    result = hooks.run_all()
+    hooks.save_executed(result, executed)
+    return result
+
+
+def values(runs, notebook: str) -> dict[str, str]:
+    return runs[notebook].values
 
 
 def num(text: str) -> float:
@@ -90,90 +104,107 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-np.asarray(x, np.float64)))
 
 
-# -- every script, every page --------------------------------------------------------------
+def _markdown(path: Path) -> list[str]:
+    cells = json.loads(path.read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
 
 
-def test_every_tutorial_has_a_script_and_a_page():
-    scripts = {p.name for p in hooks.tutorial_scripts()}
-    assert scripts == set(FIGURES)
-    named = [re.search(r"^script: (\S+)$", p.read_text(), re.M) for p in PAGES]
-    assert all(named), [p.name for p, m in zip(PAGES, named) if not m]
-    assert sorted(m.group(1) for m in named) == sorted(scripts)
+def _code(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-def test_scripts_run_cleanly_and_draw_their_figures(runs):
-    for script, run in runs.items():
-        assert "Warning" not in run.stderr, (script, run.stderr)
-        assert not run.stderr.strip(), (script, run.stderr)
-        if _can_draw():
-            assert set(run.figures) == FIGURES[script], script
-            assert all(len(data) > 1000 for data in run.figures.values()), script
+# -- every notebook ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_page_placeholders_are_filled(runs, page):
-    text = page.read_text()
-    script = re.search(r"^script: (\S+)$", text, re.M).group(1)
-    rendered = hooks.render(text, runs[script])
-    assert not hooks.PLACEHOLDER.search(rendered)
-    used = {m.group(2) for m in hooks.PLACEHOLDER.finditer(text)}
-    assert used, "a tutorial page should quote its script's numbers"
+def test_every_notebook_runs_in_order_in_a_fresh_kernel_and_shows_its_figures(runs):
+    assert set(runs) == set(NAMED_FIGURES) == {p.name for p in NOTEBOOKS}
+    for name, run in runs.items():
+        assert not run.stderr.strip(), (name, run.stderr)
+        code = [c for c in run.notebook.cells if c.cell_type == "code"]
+        # nbclient ran every cell, in order, each once
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), name
+        assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+        _, figures = hooks.to_markdown(run)
+        named = {uri.rsplit("/", 1)[1] for uri in figures}
+        assert NAMED_FIGURES[name] <= named, name
+        assert all(len(data) > 1000 for data in figures.values()), name
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_included_snippets_exist(page):
-    for path, name in re.findall(r'--8<-- "([^":]+):(\w+)"', page.read_text()):
-        source = (ROOT / path).read_text()
-        assert f"# --8<-- [start:{name}]" in source, (path, name)
-        assert f"# --8<-- [end:{name}]" in source, (path, name)
+def test_every_solution_ran_and_printed_its_check(runs):
+    for name, run in runs.items():
+        solutions = [c for c in run.notebook.cells if "solution" in hooks.tags(c)]
+        assert len(solutions) >= 3, name
+        for cell in solutions:
+            assert cell.execution_count is not None
+            assert hooks.cell_stdout(cell).strip() or cell.outputs, (name, cell.source[:80])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_values_the_prose_names_are_printed(runs, path):
+    """The prose refers to computed numbers by the name they are printed under
+    (`fd_max_error`): every such name must be printed, or be a name from the notebook's
+    code or the package's (an argument such as `grad_min`)."""
+    printed = set(runs[path.name].values)
+    package = "\n".join(p.read_text() for p in (ROOT / "tinygrad_sm").rglob("*.py"))
+    code_names = set(re.findall(r"[A-Za-z_]\w*", _code(path) + package))
+    for text in _markdown(path):
+        for name in re.findall(r"`([a-z][a-z0-9]*_[a-z0-9_]*)`", text):
+            assert name in printed or name in code_names, (path.name, name)
 
 
 def _prose(markdown: str) -> str:
-    """The page without front matter, code, placeholders, images and link targets."""
-    text = re.sub(r"\A---\n.*?\n---\n", "", markdown, flags=re.S)
-    for pattern in (r"```.*?```", r"`[^`]*`", r"\{\{.*?\}\}", r"!\[[^\]]*\]\([^)]*\)",
-                    r"\]\([^)]*\)"):
-        text = re.sub(pattern, " ", text, flags=re.S)
-    return text
+    """Markdown without code, images, link targets and HTML comments."""
+    for pattern in (r"```.*?```", r"`[^`]*`", r"!\[[^\]]*\]\([^)]*\)", r"\]\([^)]*\)",
+                    r"<!--.*?-->"):
+        markdown = re.sub(pattern, " ", markdown, flags=re.S)
+    return markdown
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_no_number_is_typed_into_the_prose(page):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_number_is_typed_into_the_prose(path):
     """Decimal numbers and percentages in a tutorial's text and formulas come from its
-    script; inputs and parameters the text mentions are written as code."""
-    typed = re.findall(r".{0,30}(?:\d\.\d|\de[-+]?\d|\d%).{0,30}", _prose(page.read_text()))
+    cells; inputs and parameters the text mentions are written as code."""
+    text = "\n".join(_prose(t) for t in _markdown(path))
+    typed = re.findall(r".{0,30}(?:\d\.\d|\de[-+]?\d|\d%).{0,30}", text)
     assert not typed, typed
 
 
-def test_render_fills_values_and_output_blocks():
-    run = hooks.ScriptRun("s.py", "", "", {"x": "1.5"}, {"sec": ["a = 1", "b"]})
-    out = hooks.render("x is {{ x }}.\n\n!!! note\n    {{ output sec }}\n", run)
-    assert out == "x is 1.5.\n\n!!! note\n    ```text\n    a = 1\n    b\n    ```\n"
-    with pytest.raises(KeyError, match="no value 'y'"):
-        hooks.render("{{ y }}", run)
-    with pytest.raises(KeyError, match="no section 'other'"):
-        hooks.render("{{ output other }}", run)
-    run.values["n"] = "3"
-    with pytest.raises(KeyError, match="would be read as Markdown"):
-        hooks.render("in\n{{ n }}. Then", run)
+def test_parse_values_refuses_a_value_printed_twice_with_two_values():
+    import nbformat
 
+    def cell(text, *tags):
+        c = nbformat.v4.new_code_cell("", metadata={"tags": list(tags)})
+        c.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return c
 
-def test_sphinx_roles_become_code():
-    html = "a :class:<code>~tinygrad_sm.learner.Learner</code> and :meth:<code>fit</code>"
-    assert hooks.strip_sphinx_roles(html) == "a <code>Learner</code> and <code>fit</code>"
-
-
-def test_parse_output_refuses_a_value_printed_twice_with_two_values():
-    assert hooks.parse_output("s", "== a ==\nx = 1\n\n== b ==\nx = 1\n")[0] == {"x": "1"}
+    values, sections = hooks.parse_values("n", [cell("x = 1\n", "section:a"), cell("x = 1\n")])
+    assert values == {"x": "1"} and sections == {"a": ["x = 1"]}
     with pytest.raises(ValueError, match="printed twice"):
-        hooks.parse_output("s", "x = 1\nx = 2\n")
+        hooks.parse_values("n", [cell("x = 1\n"), cell("x = 2\n")])
+
+
+def test_to_markdown_collapses_solutions_and_links_pages():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\nSee [two](2-backprop-by-hand.ipynb#x)."),
+        nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["solution"]}),
+    ])
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    page, figures = hooks.to_markdown(hooks.NotebookRun("9-x.ipynb", nb, "1\n", ""))
+    assert page.startswith("# Title\n")
+    assert "](2-backprop-by-hand.md#x)" in page
+    assert '??? success "Solution"\n\n    ```python\n    print(1)\n    ```' in page
+    assert "    ```text\n    1\n    ```" in page
+    assert figures == {}
 
 
 # -- tutorial 1 ----------------------------------------------------------------------------
 
 
 def test_tutorial_1_neuron(runs):
-    v = values(runs, "tutorial_1_graphs.py")
+    v = values(runs, "1-graphs.ipynb")
     x1, x2, w1, w2, b = 2.0, 0.0, -3.0, 1.0, 6.8813735870195432
     n = x1 * w1 + x2 * w2 + b
     o = math.tanh(n)
@@ -194,7 +225,7 @@ def test_tutorial_1_mlp_loss_matches_numpy(runs):
     from tinygrad_sm import nn
     from tinygrad_sm.datasets import load_iris
 
-    v = values(runs, "tutorial_1_graphs.py")
+    v = values(runs, "1-graphs.ipynb")
     tg.manual_seed(0)  # the script's setup: the same weights and the same batch
     iris = load_iris()
     pick = np.random.default_rng(0).choice(len(iris.X), 8, replace=False)
@@ -214,13 +245,13 @@ def test_tutorial_1_mlp_loss_matches_numpy(runs):
 
 
 def test_tutorial_2_backprop_by_hand(runs):
-    v = values(runs, "tutorial_2_backprop_by_hand.py")
+    v = values(runs, "2-backprop-by-hand.ipynb")
     assert v["loss_by_hand"] == v["loss_engine"]
     assert num(v["engine_rel_diff"]) < 1e-12  # the same arithmetic up to summation order
     assert num(v["fd_rel_error"]) < 1e-5  # finite differences agree to about 7 digits
     assert 0 < num(v["active_fraction"]) < 1
     assert (num(v["n_examples"]), num(v["n_inputs"])) == (1000, 64)
-    fd = runs["tutorial_2_backprop_by_hand.py"].sections["finite_differences"]
+    fd = runs["2-backprop-by-hand.ipynb"].sections["finite_differences"]
     pairs = [re.findall(r"([+-]\d+\.\d+)", line) for line in fd if "by hand" in line]
     assert len(pairs) == 10  # 3 entries of w1, b1, w2 and the one of b2
     for hand, numerical in pairs:
@@ -231,7 +262,7 @@ def test_tutorial_2_backprop_by_hand(runs):
 
 
 def test_tutorial_3_custom_op(runs):
-    run = runs["tutorial_3_custom_op.py"]
+    run = runs["3-custom-op.ipynb"]
     v = run.values
     x = np.array([-2.0, -1.0, 0.0, 0.5, 3.0])
     s = sigmoid(x)
@@ -258,7 +289,7 @@ def test_tutorial_3_custom_op(runs):
 
 
 def test_tutorial_4_definition_invariance_and_overflow(runs):
-    run = runs["tutorial_4_softmax.py"]
+    run = runs["4-softmax.ipynb"]
     v = run.values
     assert vec(v["softmax_123"]) == pytest.approx(softmax([1, 2, 3]), abs=5e-5)
     assert num(v["sum_123"]) == 1
@@ -284,7 +315,7 @@ def test_tutorial_4_definition_invariance_and_overflow(runs):
 
 
 def test_tutorial_4_temperature_and_real_softmax(runs):
-    run = runs["tutorial_4_softmax.py"]
+    run = runs["4-softmax.ipynb"]
     v = run.values
     for line in run.sections["temperature"]:
         t = float(re.search(r"T =\s+(\S+):", line).group(1))
@@ -306,7 +337,7 @@ def test_tutorial_4_temperature_and_real_softmax(runs):
 
 
 def test_tutorial_4_log_partition_and_cross_entropy(runs):
-    v = values(runs, "tutorial_4_softmax.py")
+    v = values(runs, "4-softmax.ipynb")
     o = np.array([1.0, 2.0, 0.5, -1.0])
     p = softmax(o)
     assert vec(v["gradient"]) == pytest.approx(p, abs=5e-5)
@@ -345,7 +376,7 @@ def logit(q):
 
 
 def test_tutorial_5_spreadsheet_reproduced(runs):
-    v = values(runs, "tutorial_5_multilabel.py")
+    v = values(runs, "5-multilabel.ipynb")
     assert v["difference"] == "1.44, 1.44, 1.44, 1.44, 1.44"
     assert v["offset"] == "1.44"
     # Exactly as displayed: the same softmax, and the sigmoids the spreadsheet shows except
@@ -377,7 +408,7 @@ def test_tutorial_5_spreadsheet_reproduced(runs):
 
 
 def test_tutorial_5_experiment_and_the_claims_made_about_it(runs):
-    run = runs["tutorial_5_multilabel.py"]
+    run = runs["5-multilabel.ipynb"]
     v = run.values
     shares = [num(v[k]) for k in ("share_0", "share_1", "share_2")]
     assert sum(shares) == pytest.approx(1, abs=0.015)
@@ -422,7 +453,7 @@ def test_tutorial_5_experiment_and_the_claims_made_about_it(runs):
 
 
 def test_tutorial_6_magic_numbers(runs):
-    run = runs["tutorial_6_initialization.py"]
+    run = runs["6-initialization.ipynb"]
     v = run.values
     theory = {"scalar_mean": 1 / math.pi, "scalar_mean_sq": 0.5,
               "matrix_mean": math.sqrt(512 / (2 * math.pi)), "matrix_mean_sq": 256.0}
@@ -443,7 +474,7 @@ def test_tutorial_6_magic_numbers(runs):
 
 
 def test_tutorial_6_depth(runs):
-    run = runs["tutorial_6_initialization.py"]
+    run = runs["6-initialization.ipynb"]
     v = run.values
     # x <- A x with A ~ N(0, 1): |x| grows by sqrt(512) per step, float32 overflows near
     # 3.4e38, i.e. after about log(3.4e38) / log(sqrt(512)) = 28 steps.
@@ -475,7 +506,7 @@ def test_tutorial_6_depth(runs):
 
 
 def test_tutorial_6_training_claims(runs):
-    v = values(runs, "tutorial_6_initialization.py")
+    v = values(runs, "6-initialization.ipynb")
     assert num(v["chance_loss"]) == pytest.approx(math.log(10), abs=1e-3)
     assert num(v["default_loss"]) == pytest.approx(math.log(10), abs=0.05)  # learned nothing
     assert num(v["kaiming_accuracy"]) > 0.85
@@ -488,12 +519,12 @@ def test_tutorial_6_training_claims(runs):
 
 
 def test_tutorial_7_batches_modules_and_optimizer(runs):
-    v = values(runs, "tutorial_7_learner.py")
+    v = values(runs, "7-learner.ipynb")
     n, bs = int(v["n"]), int(v["bs"])
     assert int(v["n_batches"]) == math.ceil(n / bs) == int(v["len_dataloader"])
     assert int(v["last_batch"]) == n - (math.ceil(n / bs) - 1) * bs
     assert int(v["dropped"]) == n % bs > 0
-    lines = runs["tutorial_7_learner.py"].sections["batches"]
+    lines = runs["7-learner.ipynb"].sections["batches"]
     multiple = next(line for line in lines if "n = 1408" in line)
     assert "(n - 1) // bs + 1 = 22" in multiple and "n // bs + 1 = 23" in multiple
     assert int(v["n_params"]) == 64 * 128 + 128 + 128 * 10 + 10
@@ -503,7 +534,7 @@ def test_tutorial_7_batches_modules_and_optimizer(runs):
 
 
 def test_tutorial_7_schedule(runs):
-    run = runs["tutorial_7_learner.py"]
+    run = runs["7-learner.ipynb"]
     v = run.values
 
     def cos(start, end, p):  # sched_cos, written independently
@@ -530,7 +561,7 @@ def test_tutorial_7_schedule(runs):
 
 
 def test_tutorial_7_finder_early_stopping_and_annealing_claims(runs):
-    v = values(runs, "tutorial_7_learner.py")
+    v = values(runs, "7-learner.ipynb")
     assert num(v["lr_suggestion"]) == pytest.approx(num(v["lr_at_min_loss"]) / 10, rel=0.01)
     assert num(v["lr_suggestion"]) < 0.15 < num(v["lr_at_min_loss"])  # "0.15 lies between"
     assert int(v["stopped_epoch"]) - int(v["best_epoch"]) == 3  # patience
@@ -543,7 +574,7 @@ def test_tutorial_7_finder_early_stopping_and_annealing_claims(runs):
     assert num(v["annealed_final_loss"]) < num(v["constant_final_loss"]) / 10
     assert num(v["annealed_last_epoch_std"]) < num(v["constant_last_epoch_std"]) / 10
     assert num(v["annealed_accuracy"]) > num(v["constant_accuracy"])
-    for line in runs["tutorial_7_learner.py"].sections["seeds"]:
+    for line in runs["7-learner.ipynb"].sections["seeds"]:
         const, annealed = (float(x) for x in re.search(
             r"loss (\S+) constant, (\S+) annealed", line).groups())
         assert annealed < const / 10, line
@@ -551,29 +582,59 @@ def test_tutorial_7_finder_early_stopping_and_annealing_claims(runs):
 
 # -- the site --------------------------------------------------------------------------------
 
+REMOTE = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""", re.I)
 
-def test_mkdocs_build_strict(tmp_path):
-    missing = [m for m in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
-               if importlib.util.find_spec(m.split(".")[0]) is None
-               or (m == "mkdocstrings_handlers.python" and not _has_python_handler())]
-    if missing:
-        pytest.skip(f"the docs toolchain is not installed ({', '.join(missing)}): "
-                    "pip install -e '.[dev]'")
-    if not _can_draw():
-        pytest.skip("the tutorial figures need graphviz, matplotlib and Graphviz's dot")
+
+def test_remote_pattern_sees_remote_scripts_and_stylesheets():
+    assert REMOTE.search('<script src="https://unpkg.com/mathjax@3/x.js"></script>')
+    assert REMOTE.search('<link rel="stylesheet" href="//fonts.googleapis.com/css">')
+    assert not REMOTE.search('<script src="../javascripts/katex.min.js"></script>')
+    assert not REMOTE.search('<a href="https://github.com">a link</a>')
+
+
+def test_executed_copies_must_match_the_notebooks(tmp_path):
+    import nbformat
+
+    path = NOTEBOOKS[0]
+    stale = nbformat.read(path, as_version=4)
+    stale.cells[-1].source += "\nprint('changed')"
+    nbformat.write(stale, tmp_path / path.name)
+    with pytest.raises(RuntimeError, match="not an executed copy"):
+        hooks.load_executed(path, tmp_path)
+
+
+def test_mkdocs_build_strict_and_offline(tmp_path, runs, executed):
+    missing = [m for m in ("mkdocs", "material", "mkdocstrings")
+               if importlib.util.find_spec(m) is None]
+    if missing or not _has_python_handler():
+        pytest.skip("the docs toolchain is not installed: pip install -e '.[dev]'")
     site = tmp_path / "site"
+    # The build reuses the notebooks that the fixture `runs` has just executed.
+    env = dict(hooks.kernel_env(), **{hooks.EXECUTED_ENV: str(executed)})
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-                          cwd=ROOT, env=hooks.script_env(), capture_output=True, text=True,
-                          timeout=600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-5000:]
-    for figures in FIGURES.values():
+    for figures in NAMED_FIGURES.values():
         for name in figures:
             assert (site / "images" / "tutorials" / name).is_file(), name
-    for page in PAGES:
-        html = (site / "tutorials" / page.stem / "index.html").read_text()
-        assert "{{" not in html, page.name
+    for path in NOTEBOOKS:
+        html = (site / "tutorials" / path.stem / "index.html").read_text()
+        assert '<details class="success">' in html, path.name  # the collapsed solutions
+        assert (site / "tutorials" / path.name).is_file()  # the notebook, to download
     assert "class=\"doc doc-object" in (site / "api" / "tensor" / "index.html").read_text()
     assert ":class:" not in (site / "api" / "learner" / "index.html").read_text()
+    # Offline: no page loads a script or a stylesheet from the network, and the math
+    # renderer the pages load is served by the site itself.
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        html = page.read_text()
+        assert not REMOTE.search(html), (page.relative_to(site), REMOTE.search(html).group(0))
+    # Material loads Mermaid from a CDN only for pages with a mermaid diagram: keep none.
+    assert not any("mermaid" in page.read_text() for page in pages)
+    for css in site.rglob("*.css"):
+        assert not re.search(r"@import\s+(?:url\()?[\"']?https?:", css.read_text()), css
+    assert list(site.rglob("katex*.js")), "the math renderer is not part of the site"
 
 
 def _has_python_handler() -> bool:

@@ -5,11 +5,13 @@ attributes ``losses``, ``lrs``, ``hps``, ``metrics``), returns a
 ``matplotlib.figure.Figure`` and, given ``path=``, saves it as a PNG. Figures are made
 with ``Figure()`` rather than pyplot, so nothing depends on the GUI backend (headless
 machines and the Agg backend work) and no figure accumulates in pyplot's registry;
-Jupyter displays a returned Figure inline.
+Jupyter displays a returned Figure inline (as a PNG, with or without ``%matplotlib inline``).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +24,28 @@ from tinygrad_sm.core.tensor import Tensor
 Series = Sequence[float] | np.ndarray
 
 
-def _figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 4.0) -> Any:
+@functools.cache
+def _figure_class() -> type:
+    """``matplotlib.figure.Figure`` with a ``_repr_png_``, so that Jupyter shows a returned
+    figure as a PNG without ``%matplotlib inline`` (IPython registers its own PNG formatter
+    for figures only once pyplot is imported, which ``Figure()`` never does)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("tinygrad_sm.plot needs matplotlib: pip install matplotlib (or pip "
                           "install 'tinygrad_sm[plot]')") from None
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+
+    class InlineFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+
+    return InlineFigure
+
+
+def _figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 4.0) -> Any:
+    fig = _figure_class()(figsize=(width * ncols, height * nrows), layout="constrained")
     return fig, fig.subplots(nrows, ncols, squeeze=False).ravel()
 
 
