@@ -10,6 +10,7 @@ gradient known after it, partial sums included; ``?`` marks a gradient not yet k
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,51 @@ from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing
 from tinygrad_sm.viz.render import digraph_class
 
 
+@dataclass
+class BackwardStep:
+    """One step of the backward pass: the op processed (None for the seed), every
+    gradient known after it by ``id(tensor)`` (partial sums included), and the gradient
+    the op sent to each of its inputs (None where it sent none)."""
+
+    op: Function | None
+    known: dict[int, np.ndarray]
+    sent: tuple[np.ndarray | None, ...] = ()
+
+
+def backward_trace(root: Tensor, gradient: Any = None, where: str = "backward_frames",
+                   ) -> list[BackwardStep]:
+    """The seed and each step of the engine's own backward pass, recorded as it happens.
+
+    Backward runs retaining the graph and touching no ``.grad``. Needs the graph's saved
+    tensors: call it before ``root.backward()`` (or after ``backward(retain_graph=True)``).
+    ``where`` names the caller in errors."""
+    seed = _seed(root, gradient, where)  # (the engine's: 1 for a scalar root)
+    known: dict[int, np.ndarray] = {id(root): seed.data}
+    steps = [BackwardStep(None, dict(known))]
+    todo = "draw the frames" if where == "backward_frames" else f"call {where}"
+
+    def record(fn: Function, grads: Any) -> None:
+        sent = []
+        for inp, g in zip(fn.inputs, grads):
+            if g is None or not inp.requires_grad:
+                sent.append(None)
+                continue
+            sent.append(g.data)
+            prev = known.get(id(inp))
+            known[id(inp)] = g.data if prev is None else prev + g.data
+        steps.append(BackwardStep(fn, dict(known), tuple(sent)))
+
+    for t in topological_order([root]):  # (the engine would say so too, less helpfully)
+        if t.grad_fn is not None and t.grad_fn.saved is None:
+            raise RuntimeError(
+                f"{where}: the graph was freed by backward ({t.grad_fn.name} has no saved "
+                f"tensors); {todo} before calling backward, or call "
+                "backward(retain_graph=True)")
+    run_backward([root], [seed], retain_graph=True, create_graph=False, capture=(),
+                 where=where, observe=record)
+    return steps
+
+
 def backward_steps(root: Tensor, gradient: Any = None,
                    ) -> list[tuple[Function | None, dict[int, np.ndarray]]]:
     """(op processed, gradients known so far by ``id(tensor)``) for the seed and each step.
@@ -29,26 +75,7 @@ def backward_steps(root: Tensor, gradient: Any = None,
     The engine's own backward pass runs (retaining the graph, touching no ``.grad``) and
     each step is recorded as it happens. Needs the graph's saved tensors: call it before
     ``root.backward()`` (or after ``backward(retain_graph=True)``)."""
-    seed = _seed(root, gradient, "backward_frames")  # (the engine's: 1 for a scalar root)
-    known: dict[int, np.ndarray] = {id(root): seed.data}
-    steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
-
-    def record(fn: Function, grads: Any) -> None:
-        for inp, g in zip(fn.inputs, grads):
-            if g is not None and inp.requires_grad:
-                prev = known.get(id(inp))
-                known[id(inp)] = g.data if prev is None else prev + g.data
-        steps.append((fn, dict(known)))
-
-    for t in topological_order([root]):  # (the engine would say so too, less helpfully)
-        if t.grad_fn is not None and t.grad_fn.saved is None:
-            raise RuntimeError(
-                f"backward_frames: the graph was freed by backward ({t.grad_fn.name} has no "
-                "saved tensors); draw the frames before calling backward, or call "
-                "backward(retain_graph=True)")
-    run_backward([root], [seed], retain_graph=True, create_graph=False, capture=(),
-                 where="backward_frames", observe=record)
-    return steps
+    return [(s.op, s.known) for s in backward_trace(root, gradient)]
 
 
 def _frames(root: Tensor, params: Any, gradient: Any, draw_kwargs: dict[str, Any]
