@@ -1,0 +1,259 @@
+"""``explore``: watch backprop happen, step by step, in one interactive offline HTML page.
+
+The graph is laid out once by Graphviz, with ``draw_graph``'s styling, clusters and
+folding. The engine's own backward pass is recorded (``backward_trace``) and each step
+becomes a few precomputed texts: the op processed, the gradient it received, what it sent
+to each input and the partial sums that grew. A small script in the page
+(``explorer.js``) replays them onto the SVG. The SVG, data, script and styles are all
+inline, so the page needs no kernel, no widget and no network: it works in Jupyter, in a
+static docs site and as a file opened from disk.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinygrad_sm.viz.frames import BackwardStep, backward_trace
+from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing, _shape, summarize
+from tinygrad_sm.viz.render import digraph_class
+
+if TYPE_CHECKING:
+    from tinygrad_sm import Tensor
+
+
+class Explorer:
+    """The backward pass of one graph as a self-contained HTML page (``.html``).
+
+    In Jupyter it displays inline (an iframe whose ``srcdoc`` is the page, so its script
+    runs whatever the front-end's sanitizer does to plain HTML); ``.save(path)`` writes
+    the page to a file that any browser opens offline. ``height`` is the inline height
+    in pixels."""
+
+    def __init__(self, page: str, steps: int, height: int = 640) -> None:
+        self.html, self.steps, self.height = page, steps, height
+
+    def save(self, path: str | Path) -> Path:
+        """Write the page to ``path`` (one file: nothing else is needed to open it)."""
+        path = Path(path)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                f'style="width: 100%; height: {self.height}px; border: 1px solid #cfd8dc" '
+                'sandbox="allow-scripts" title="backward-pass explorer"></iframe>')
+
+    def __repr__(self) -> str:
+        return (f"<Explorer: {self.steps} steps of backward; .save('explorer.html') writes "
+                "the page, Jupyter shows it inline>")
+
+
+def explore(root: Tensor, params: Any = None, *, gradient: Any = None,
+            **draw_kwargs: Any) -> Explorer:
+    """An interactive page that replays ``root.backward()`` one op at a time.
+
+    Step 0 is the seed dL/dL = 1 (or ``gradient``, for a non-scalar ``root``); step k
+    is the k-th op that backward processes, highlighted with the edges its gradients
+    flow along. Every gradient known so far is shown in the graph ("?" until known), and
+    a side panel gives the op's derivative rule (its docstring), the gradient it received
+    and those it sent, with the partial sums of tensors used more than once. Click a
+    node for its value and gradient. Keys: Left / Right step, Home / End jump, Space plays.
+
+    ``params`` and ``draw_kwargs`` are those of ``draw_graph`` (``show_backward`` defaults
+    to True; ``title`` heads the page; ``max_nodes`` and ``collapse`` keep big graphs
+    readable). Call it before ``root.backward()``, which frees the graph; no ``.grad`` is
+    touched. Needs Graphviz (the ``graphviz`` package and the ``dot`` program)."""
+    import tinygrad_sm as tg
+
+    if not isinstance(root, tg.Tensor):
+        raise TypeError("explore: expected the Tensor to backpropagate from (e.g. the loss), "
+                        f"got {type(root).__name__}")
+    title = draw_kwargs.pop("title", None) or "Backprop, step by step"
+    draw_kwargs.setdefault("show_backward", True)
+    max_values = draw_kwargs.get("max_values", 4)
+    steps = backward_trace(root, gradient, where="explore")
+    texts = _grad_texts(steps, max_values)
+    # Laid out with each gradient's longest text, so that no later text overflows its box.
+    layout = _Drawing(root, params, grads=_widest(steps, texts), placeholder_grads=True,
+                      **draw_kwargs)
+    svg, grad_ids = _svg(layout)
+    data = _data(layout, steps, texts, grad_ids, max_values)
+    return Explorer(_page(title, svg, data), len(steps) - 1)
+
+
+# -- the texts of each step ------------------------------------------------------------------
+
+
+def _grad_texts(steps: list[BackwardStep], max_values: int) -> list[dict[int, str]]:
+    """Per step, the text of each gradient that changed in it, by ``id(tensor)``."""
+    out = [{tid: summarize(g, max_values) for tid, g in steps[0].known.items()}]
+    for step in steps[1:]:
+        assert step.op is not None
+        out.append({id(inp): summarize(step.known[id(inp)], max_values)
+                    for inp, g in zip(step.op.inputs, step.sent) if g is not None})
+    return out
+
+
+def _widest(steps: list[BackwardStep], texts: list[dict[int, str]]) -> dict[int, np.ndarray]:
+    """Each tensor's gradient at the step where its text is longest."""
+    widest: dict[int, tuple[int, np.ndarray]] = {}
+    for step, changed in zip(steps, texts):
+        for tid, text in changed.items():
+            if tid not in widest or len(text) >= widest[tid][0]:
+                widest[tid] = (len(text), step.known[tid])
+    return {tid: g for tid, (_, g) in widest.items()}
+
+
+def _svg(layout: _Drawing) -> tuple[str, set[int]]:
+    """The laid-out SVG, with ``id="gv-<node>"`` on each gradient text the page updates,
+    and the graph positions of the tensors that have one."""
+    source = digraph_class()(GRAPH_NAME, body=layout.lines()).pipe(format="svg").decode()
+    svg = source[source.index("<svg"):]
+    keys: dict[str, dict[str, int]] = {}  # drawn node id -> {row key: graph position}
+    for u, unit in enumerate(layout.units):
+        if unit.kind == "node" and layout.kinds[unit.members[0]] != "op":
+            keys[layout._id(u)] = {"grad": unit.members[0]}
+        elif unit.kind == "module":
+            keys[layout._id(u)] = {
+                layout.names.get(i, "?").removeprefix(unit.key + ".") + ".grad": i
+                for i in unit.members if layout.kinds[i] == "param"}
+    found: set[int] = set()
+
+    def tag_node(m: re.Match[str]) -> str:
+        rows = keys.get(html.unescape(m.group(2)), {})
+        body = m.group(3)
+        texts = list(re.finditer(r"<text [^>]*>([^<]*)</text>", body))
+        for before, t in reversed(list(zip(texts, texts[1:]))):  # the value follows its key
+            i = rows.get(html.unescape(before.group(1)))
+            if i is not None:
+                found.add(i)
+                at = t.start() + len("<text ")
+                body = f'{body[:at]}id="gv-{i}" {body[at:]}'
+        return m.group(1) + body
+
+    svg = re.sub(r'(<g id="node\d+" class="node">\s*<title>([^<]*)</title>)(.*?</g>)',
+                 tag_node, svg, flags=re.S)
+    return svg, found
+
+
+def _rule(fn: Any) -> str:
+    """The op's own docstring: its derivative rule, as the code states it."""
+    doc = type(fn).__dict__.get("__doc__")
+    return inspect.cleandoc(doc) if doc else f"({type(fn).__name__} has no docstring)"
+
+
+def _data(layout: _Drawing, steps: list[BackwardStep], texts: list[dict[int, str]],
+          grad_ids: set[int], max_values: int) -> dict[str, Any]:
+    """Everything the page's script needs, as JSON-ready lists and dicts."""
+    g = layout.g
+    unit_id = [layout._id(u) for u in layout.unit_of]
+    nodes: list[dict[str, Any]] = []
+    for i, obj in enumerate(g.nodes):
+        if layout.kinds[i] == "op":
+            nodes.append({"op": obj.name, "unit": unit_id[i], "rule": _rule(obj),
+                          "order": layout.order.get(id(obj))})
+        else:
+            nodes.append({"label": _label(layout, i), "unit": unit_id[i],
+                          "shape": _shape(obj.shape), "dtype": str(obj.dtype),
+                          "value": summarize(obj.data, max_values),
+                          "grad": i in grad_ids, "requires_grad": obj.requires_grad})
+    units: dict[str, list[int]] = {}
+    for i, u in enumerate(unit_id):
+        units.setdefault(u, []).append(i)
+
+    root = g.roots[0]
+    seed = steps[0].known[id(g.nodes[root])]
+    out = [{"op": None, "in": [root, texts[0][id(g.nodes[root])], _shape(seed.shape)],
+            "sent": [], "edges": []}]
+    for k, step in enumerate(steps[1:], start=1):
+        fn = step.op
+        assert fn is not None
+        p = g.pos(fn)
+        result = g.succs[p][0]  # the op's output tensor
+        g_in = steps[k - 1].known[id(g.nodes[result])]
+        edges = [f"{unit_id[p]}->{unit_id[result]}"]
+        sent = []
+        for inp, gi in zip(fn.inputs, step.sent):
+            if gi is None:
+                continue
+            q = g.pos(inp)
+            prev = steps[k - 1].known.get(id(inp))
+            sent.append([q, summarize(gi, max_values), _shape(gi.shape),
+                         None if prev is None else summarize(prev, max_values),
+                         texts[k][id(inp)]])
+            edges.append(f"{unit_id[q]}->{unit_id[p]}")
+        out.append({"op": p, "in": [result, summarize(g_in, max_values), _shape(g_in.shape)],
+                    "sent": sent, "edges": [e for e in edges if e.split("->")[0]
+                                            != e.split("->")[1]]})
+    return {"nodes": nodes, "units": units, "steps": out}
+
+
+def _label(layout: _Drawing, i: int) -> str:
+    """How the panel names a tensor: its name, else what made it."""
+    name = layout.names.get(i)
+    if name is not None:
+        return name
+    if layout.kinds[i] == "const":
+        return "constant"
+    fn = layout.g.nodes[layout.g.preds[i][0]]
+    order = layout.order.get(id(fn))
+    return f"output of {'' if order is None else f'#{order} '}{fn.name}"
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return resources.files("tinygrad_sm.viz").joinpath(name).read_text(encoding="utf-8")
+
+
+def _page(title: str, svg: str, data: dict[str, Any]) -> str:
+    n = len(data["steps"]) - 1
+    # "</" would end the <script> element early; "<\/" is the same JSON string.
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    t = html.escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{t}</title>
+<style>
+{_asset("explorer.css")}</style>
+</head>
+<body>
+<header>
+<h1>{t}</h1>
+<div class="controls">
+<button id="first" type="button" title="first step (Home)">|&#x25C0; first</button>
+<button id="prev" type="button" title="previous step (Left)">&#x25C0; prev</button>
+<button id="play" type="button" title="play / pause (Space)">&#x25B6; play</button>
+<button id="next" type="button" title="next step (Right)">next &#x25B6;</button>
+<button id="last" type="button" title="last step (End)">last &#x25B6;|</button>
+<input id="slider" type="range" min="0" max="{n}" value="0" aria-label="step">
+<span id="step-text">step 0 of {n}</span>
+<button id="zoom" type="button" title="fit the graph into the window, or show it at full size"
+>fit</button>
+</div>
+</header>
+<main>
+<div id="graph">
+{svg}</div>
+<aside id="panel"></aside>
+</main>
+<script type="application/json" id="explorer-data">{payload}</script>
+<script>
+{_asset("explorer.js")}</script>
+</body>
+</html>
+"""
