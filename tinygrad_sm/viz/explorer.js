@@ -128,10 +128,16 @@
     $(id).addEventListener("mousedown", (e) => e.preventDefault());  // keys stay with the page
   }
   slider.addEventListener("input", () => show(Number(slider.value)));
-  $("zoom").addEventListener("click", () => {
-    const fit = graph.classList.toggle("fit");
+  function zoom(fit) {
+    graph.classList.toggle("fit", fit);
     $("zoom").textContent = fit ? "full size" : "fit";
-  });
+  }
+  $("zoom").addEventListener("click", () => zoom(!graph.classList.contains("fit")));
+  $("zoom").addEventListener("mousedown", (e) => e.preventDefault());
+  // Start fitted when that keeps the text readable (at least half size), else at full size.
+  const svg = graph.querySelector("svg"), box = graph.getBoundingClientRect();
+  zoom(Math.min(box.width / svg.width.baseVal.value, box.height / svg.height.baseVal.value)
+    >= 0.5);
   const keys = { ArrowLeft: actions.prev, ArrowRight: actions.next, Home: actions.first,
     End: actions.last, " ": play };
   document.addEventListener("keydown", (e) => {

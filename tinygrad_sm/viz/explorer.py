@@ -181,14 +181,16 @@ def _data(layout: _Drawing, steps: list[BackwardStep], texts: list[dict[int, str
         g_in = steps[k - 1].known[id(g.nodes[result])]
         edges = [f"{unit_id[p]}->{unit_id[result]}"]
         sent = []
+        partial = dict(steps[k - 1].known)  # (x * x sends to x twice in one step)
         for inp, gi in zip(fn.inputs, step.sent):
             if gi is None:
                 continue
             q = g.pos(inp)
-            prev = steps[k - 1].known.get(id(inp))
+            prev = partial.get(id(inp))
+            partial[id(inp)] = gi if prev is None else prev + gi  # as backward_trace adds
             sent.append([q, summarize(gi, max_values), _shape(gi.shape),
                          None if prev is None else summarize(prev, max_values),
-                         texts[k][id(inp)]])
+                         summarize(partial[id(inp)], max_values)])
             edges.append(f"{unit_id[q]}->{unit_id[p]}")
         out.append({"op": p, "in": [result, summarize(g_in, max_values), _shape(g_in.shape)],
                     "sent": sent, "edges": [e for e in edges if e.split("->")[0]
