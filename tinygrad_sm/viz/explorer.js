@@ -45,7 +45,7 @@
     for (const [i] of s.sent) if (s.op === null || nodes[i].unit !== nodes[s.op].unit)
       mark(nodes[i].unit, "fresh");
     for (const e of s.edges) for (const el of edgeEls[e] || []) el.classList.add("flow");
-    if (s.op !== null) reveal(unitEl[nodes[s.op].unit]);
+    reveal(unitEl[nodes[s.op === null ? s.in[0] : s.op].unit]);
     panel.innerHTML = stepPanel(s, g) + (selected === null ? LEGEND : unitPanel(selected, g));
   }
 
