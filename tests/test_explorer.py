@@ -140,6 +140,40 @@ def test_a_graph_of_500_ops_is_folded_and_stays_small():
 
 
 @needs_dot
+def test_collapsed_modules_show_their_parameters_gradients_and_the_op_inside():
+    from tinygrad_sm import nn
+
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    loss = model(tg.randn(5, 3)).square().mean() if hasattr(tg.Tensor, "square") else (
+        model(tg.randn(5, 3)) ** 2).mean()
+    page = explore(loss, model, collapse=True)
+    data = page_data(page.html)
+    g = collect(loss)
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        node = data["nodes"][g.pos(p)]
+        assert node["unit"].startswith("m") and node["grad"], name  # drawn in its module
+        assert f'id="gv-{g.pos(p)}"' in page.html
+    linear_steps = [s for s in data["steps"][1:] if data["nodes"][s["op"]]["op"] == "linear"]
+    assert {data["nodes"][s["op"]]["unit"] for s in linear_steps} == {
+        data["nodes"][g.pos(params["0.weight"])]["unit"],
+        data["nodes"][g.pos(params["2.weight"])]["unit"]}
+
+
+@needs_dot
+def test_a_non_scalar_root_starts_from_the_given_gradient():
+    a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    data = page_data(explore(a * a, gradient=np.array([1.0, 0.0, -1.0])).html)
+    seed = data["steps"][0]["in"]
+    assert seed[1:] == ["[1, 0, -1]", "(3,)"]
+    assert data["steps"][1]["sent"][-1][4] == "[2, 0, -6]"  # 2 a g, in two halves
+    with pytest.raises(RuntimeError, match="explore: grad can be implicitly created only for "
+                                           "scalar outputs"):
+        explore(a * a)
+
+
+@needs_dot
 def test_cli_writes_the_explorer_of_one_default_training_step(tmp_path, capsys):
     out = tmp_path / "explorer.html"
     assert main(["explore", "--out", str(out)]) == 0
@@ -186,7 +220,7 @@ def browser():
         options = webdriver.ChromeOptions()
         options.binary_location = paths[0]
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1280,800", "--force-device-scale-factor=1"):
+                    "--window-size=1200,1000", "--force-device-scale-factor=1"):
             options.add_argument(arg)
         driver = webdriver.Chrome(options=options, service=Service(paths[1]))
     try:
@@ -210,7 +244,7 @@ def page(browser, tmp_path_factory):
     g = collect(loss)
     loss.backward()
     browser.get(path.as_uri())
-    return {"driver": browser, "steps": steps, "graph": g, "loss": loss, "t": t}
+    return {"driver": browser, "steps": steps, "graph": g, "loss": loss, "t": t, "path": path}
 
 
 def press(driver, *keys):
@@ -336,6 +370,27 @@ def test_clicking_a_node_shows_its_value_gradient_and_shape(page):
     assert all(" ".join(summarize(a).split()) in text for a in (w.data, w.grad.data))
     press(d, Keys.HOME)  # the selection stays, its gradient not yet known
     assert "? (not yet known)" in d.find_element("id", "selected").text
+
+
+def test_inline_in_a_notebook_the_iframe_runs_the_page(page, tmp_path):
+    """As a Jupyter front-end shows ``_repr_html_``: in a host page, with a sandbox."""
+    from selenium.webdriver.common.keys import Keys
+
+    d = page["driver"]
+    _, loss = reused_graph()
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body><p>Out[1]:</p>{explore(loss)._repr_html_()}"
+                    "</body></html>", encoding="utf-8")
+    d.get(host.as_uri())
+    try:
+        d.switch_to.frame(d.find_element("tag name", "iframe"))
+        assert step_text(d) == "step 0 of 7"
+        click(d, "next")
+        press(d, Keys.ARROW_RIGHT)
+        assert step_text(d) == "step 2 of 7"
+    finally:
+        d.switch_to.default_content()
+        d.get(page["path"].as_uri())
 
 
 def test_space_plays_and_pauses(page):

@@ -123,17 +123,16 @@
 
   const actions = { first: () => show(0), prev: () => show(step - 1),
     next: () => show(step + 1), last: () => show(last), play };
-  for (const [id, act] of Object.entries(actions)) {
-    $(id).addEventListener("click", act);
-    $(id).addEventListener("mousedown", (e) => e.preventDefault());  // keys stay with the page
-  }
+  // A clicked button gives up the focus, so that Space means play, not "click me again";
+  // the page (an iframe, in a notebook) keeps it, so that the keys work next.
+  const button = (id, act) => $(id).addEventListener("click", () => { act(); $(id).blur(); });
+  for (const [id, act] of Object.entries(actions)) button(id, act);
   slider.addEventListener("input", () => show(Number(slider.value)));
   function zoom(fit) {
     graph.classList.toggle("fit", fit);
     $("zoom").textContent = fit ? "full size" : "fit";
   }
-  $("zoom").addEventListener("click", () => zoom(!graph.classList.contains("fit")));
-  $("zoom").addEventListener("mousedown", (e) => e.preventDefault());
+  button("zoom", () => zoom(!graph.classList.contains("fit")));
   // Start fitted when that keeps the text readable (at least half size), else at full size.
   const svg = graph.querySelector("svg"), box = graph.getBoundingClientRect();
   zoom(Math.min(box.width / svg.width.baseVal.value, box.height / svg.height.baseVal.value)
