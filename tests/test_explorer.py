@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,19 @@ def test_errors_say_what_to_do():
         explore(loss)
     with pytest.raises(TypeError, match="explore: expected the Tensor to backpropagate from"):
         explore(np.ones(3))
+
+
+def test_without_graphviz_the_errors_say_how_to_install_it(monkeypatch):
+    from tinygrad_sm.viz import GraphvizNotFoundError
+
+    _, loss = reused_graph()
+    if importlib.util.find_spec("graphviz") is not None:
+        monkeypatch.setenv("PATH", "")  # no `dot`
+        with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+            explore(loss)
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # no graphviz package
+    with pytest.raises(ImportError, match="explore needs the graphviz Python package"):
+        explore(loss)
 
 
 @needs_dot

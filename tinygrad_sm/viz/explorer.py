@@ -23,7 +23,7 @@ import numpy as np
 
 from tinygrad_sm.viz.frames import BackwardStep, backward_trace
 from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing, _shape, summarize
-from tinygrad_sm.viz.render import digraph_class
+from tinygrad_sm.viz.render import _import_graphviz, digraph_class
 
 if TYPE_CHECKING:
     from tinygrad_sm import Tensor
@@ -71,11 +71,12 @@ def explore(root: Tensor, params: Any = None, *, gradient: Any = None,
     to True; ``title`` heads the page; ``max_nodes`` and ``collapse`` keep big graphs
     readable). Call it before ``root.backward()``, which frees the graph; no ``.grad`` is
     touched. Needs Graphviz (the ``graphviz`` package and the ``dot`` program)."""
-    import tinygrad_sm as tg
+    from tinygrad_sm import Tensor  # (not at the top: the package imports viz first)
 
-    if not isinstance(root, tg.Tensor):
+    if not isinstance(root, Tensor):
         raise TypeError("explore: expected the Tensor to backpropagate from (e.g. the loss), "
                         f"got {type(root).__name__}")
+    _import_graphviz("explore")  # its install hint, before any work
     title = draw_kwargs.pop("title", None) or "Backprop, step by step"
     draw_kwargs.setdefault("show_backward", True)
     max_values = draw_kwargs.get("max_values", 4)
