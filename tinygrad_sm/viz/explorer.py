@@ -15,6 +15,7 @@ import html
 import inspect
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,36 +82,57 @@ def explore(root: Tensor, params: Any = None, *, gradient: Any = None,
     draw_kwargs.setdefault("show_backward", True)
     max_values = draw_kwargs.get("max_values", 4)
     steps = backward_trace(root, gradient, where="explore")
-    texts = _grad_texts(steps, max_values)
+    sent, widest = _replay(steps, max_values)
     # Laid out with each gradient's longest text, so that no later text overflows its box.
-    layout = _Drawing(root, params, grads=_widest(steps, texts), placeholder_grads=True,
-                      **draw_kwargs)
+    layout = _Drawing(root, params, grads=widest, placeholder_grads=True, **draw_kwargs)
     svg, grad_ids = _svg(layout)
-    data = _data(layout, steps, texts, grad_ids, max_values)
+    data = _data(layout, steps, sent, grad_ids, max_values)
     return Explorer(_page(title, svg, data), len(steps) - 1)
 
 
 # -- the texts of each step ------------------------------------------------------------------
 
 
-def _grad_texts(steps: list[BackwardStep], max_values: int) -> list[dict[int, str]]:
-    """Per step, the text of each gradient that changed in it, by ``id(tensor)``."""
-    out = [{tid: summarize(g, max_values) for tid, g in steps[0].known.items()}]
-    for step in steps[1:]:
+@dataclass
+class _Sent:
+    """A gradient an op sent to one of its inputs, and the partial sum it made there."""
+
+    to: Any  # the input tensor
+    grad: str
+    shape: str
+    had: str | None  # the input's gradient before: None if this is its first
+    total: str
+
+
+def _replay(steps: list[BackwardStep], max_values: int,
+            ) -> tuple[list[list[_Sent]], dict[int, np.ndarray]]:
+    """What each step's op sent, as texts, and each gradient at its longest text (by
+    ``id(tensor)``), for the layout."""
+    widest: dict[int, tuple[str, np.ndarray]] = {}
+
+    def note(t: Any, g: np.ndarray) -> str:
+        text = summarize(g, max_values)
+        if id(t) not in widest or len(text) >= len(widest[id(t)][0]):
+            widest[id(t)] = (text, g)
+        return text
+
+    (root_id, seed), = steps[0].known.items()
+    widest[root_id] = (summarize(seed, max_values), seed)
+    out: list[list[_Sent]] = [[]]
+    for before, step in zip(steps, steps[1:]):
         assert step.op is not None
-        out.append({id(inp): summarize(step.known[id(inp)], max_values)
-                    for inp, g in zip(step.op.inputs, step.sent) if g is not None})
-    return out
-
-
-def _widest(steps: list[BackwardStep], texts: list[dict[int, str]]) -> dict[int, np.ndarray]:
-    """Each tensor's gradient at the step where its text is longest."""
-    widest: dict[int, tuple[int, np.ndarray]] = {}
-    for step, changed in zip(steps, texts):
-        for tid, text in changed.items():
-            if tid not in widest or len(text) >= widest[tid][0]:
-                widest[tid] = (len(text), step.known[tid])
-    return {tid: g for tid, (_, g) in widest.items()}
+        partial: dict[int, np.ndarray] = {}  # (x * x sends to x twice in one step)
+        rows = []
+        for inp, g in zip(step.op.inputs, step.sent):
+            if g is None:
+                continue
+            had = partial.get(id(inp), before.known.get(id(inp)))
+            partial[id(inp)] = total = g if had is None else had + g  # as backward_trace adds
+            rows.append(_Sent(inp, summarize(g, max_values), _shape(g.shape),
+                              None if had is None else summarize(had, max_values),
+                              note(inp, total)))
+        out.append(rows)
+    return out, {tid: g for tid, (_, g) in widest.items()}
 
 
 def _svg(layout: _Drawing) -> tuple[str, set[int]]:
@@ -151,9 +173,10 @@ def _rule(fn: Any) -> str:
     return inspect.cleandoc(doc) if doc else f"({type(fn).__name__} has no docstring)"
 
 
-def _data(layout: _Drawing, steps: list[BackwardStep], texts: list[dict[int, str]],
+def _data(layout: _Drawing, steps: list[BackwardStep], sent: list[list[_Sent]],
           grad_ids: set[int], max_values: int) -> dict[str, Any]:
-    """Everything the page's script needs, as JSON-ready lists and dicts."""
+    """Everything the page's script needs, as JSON-ready lists and dicts; tensors and ops
+    are named by their graph positions, drawn nodes by their Graphviz ids."""
     g = layout.g
     unit_id = [layout._id(u) for u in layout.unit_of]
     nodes: list[dict[str, Any]] = []
@@ -170,32 +193,21 @@ def _data(layout: _Drawing, steps: list[BackwardStep], texts: list[dict[int, str
     for i, u in enumerate(unit_id):
         units.setdefault(u, []).append(i)
 
-    root = g.roots[0]
-    seed = steps[0].known[id(g.nodes[root])]
-    out = [{"op": None, "in": [root, texts[0][id(g.nodes[root])], _shape(seed.shape)],
-            "sent": [], "edges": []}]
-    for k, step in enumerate(steps[1:], start=1):
-        fn = step.op
-        assert fn is not None
-        p = g.pos(fn)
+    def received(k: int, t: int) -> list[Any]:  # the gradient at tensor t after step k
+        a = steps[k].known[id(g.nodes[t])]
+        return [t, summarize(a, max_values), _shape(a.shape)]
+
+    out = [{"op": None, "in": received(0, g.roots[0]), "sent": [], "edges": []}]
+    for k, (step, rows) in enumerate(zip(steps[1:], sent[1:]), start=1):
+        p = g.pos(step.op)
         result = g.succs[p][0]  # the op's output tensor
-        g_in = steps[k - 1].known[id(g.nodes[result])]
-        edges = [f"{unit_id[p]}->{unit_id[result]}"]
-        sent = []
-        partial = dict(steps[k - 1].known)  # (x * x sends to x twice in one step)
-        for inp, gi in zip(fn.inputs, step.sent):
-            if gi is None:
-                continue
-            q = g.pos(inp)
-            prev = partial.get(id(inp))
-            partial[id(inp)] = gi if prev is None else prev + gi  # as backward_trace adds
-            sent.append([q, summarize(gi, max_values), _shape(gi.shape),
-                         None if prev is None else summarize(prev, max_values),
-                         summarize(partial[id(inp)], max_values)])
-            edges.append(f"{unit_id[q]}->{unit_id[p]}")
-        out.append({"op": p, "in": [result, summarize(g_in, max_values), _shape(g_in.shape)],
-                    "sent": sent, "edges": [e for e in edges if e.split("->")[0]
-                                            != e.split("->")[1]]})
+        # Gradients flow along the edge from the output and the edges to the inputs (the
+        # drawn ones: none inside a collapsed module or fold).
+        edges = [(unit_id[p], unit_id[result])]
+        edges += [(unit_id[g.pos(r.to)], unit_id[p]) for r in rows]
+        out.append({"op": p, "in": received(k - 1, result),
+                    "sent": [[g.pos(r.to), r.grad, r.shape, r.had, r.total] for r in rows],
+                    "edges": [f"{a}->{b}" for a, b in edges if a != b]})
     return {"nodes": nodes, "units": units, "steps": out}
 
 
