@@ -199,6 +199,19 @@ def test_cli_writes_the_explorer_of_one_default_training_step(tmp_path, capsys):
     assert "step 0 of 2" in out.read_text(encoding="utf-8")
 
 
+@needs_dot
+def test_the_docs_hook_builds_the_sites_explorer_page():
+    spec = importlib.util.spec_from_file_location("hooks_explorer",
+                                                  ROOT / "docs" / "hooks_explorer.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    text = hooks.explorer_page().decode()
+    assert "step 0 of 4" in text and "one training step: mlp on digits" in text
+    docs = (ROOT / "docs" / "explorer.md").read_text()
+    assert f"]({hooks.PAGE})" in docs  # the page links it ...
+    assert f'src="{Path(hooks.PAGE).name}"' in docs  # ... and embeds it (from explorer/)
+
+
 # -- in a real browser ----------------------------------------------------------------------
 
 
