@@ -112,7 +112,7 @@
   function play() {
     if (timer !== null) { stop(); return; }
     if (step === last) show(0);
-    $("play").textContent = "\u23F8 pause";
+    $("play").textContent = "|| pause";
     timer = setInterval(() => (step < last ? show(step + 1) : stop()), 900);
   }
   function stop() {

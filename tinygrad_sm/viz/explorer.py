@@ -256,7 +256,7 @@ def _page(title: str, svg: str, data: dict[str, Any]) -> str:
 <button id="next" type="button" title="next step (Right)">next &#x25B6;</button>
 <button id="last" type="button" title="last step (End)">last &#x25B6;|</button>
 <input id="slider" type="range" min="0" max="{n}" value="0" aria-label="step">
-<span id="step-text">step 0 of {n}</span>
+<span id="step-text" aria-live="polite">step 0 of {n}</span>
 <button id="zoom" type="button" title="fit the graph into the window, or show it at full size"
 >fit</button>
 </div>
