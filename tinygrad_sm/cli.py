@@ -514,6 +514,59 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- explore -------------------------------------------------------------------------------
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Write the backward-pass explorer (one HTML file) of one training step of a fresh model."""
+    import tinygrad_sm as tg
+    import tinygrad_sm.functional as F
+    from tinygrad_sm.viz import GraphvizNotFoundError, explore
+
+    tg.manual_seed(args.seed)
+    try:
+        X_tr, _, y_tr, _, classes = _load_data(args.dataset, args.seed)
+    except (OSError, RuntimeError) as err:  # MNIST missing and not downloadable
+        print(f"tinygrad-sm explore: error: {err}", file=sys.stderr)
+        return 1
+    model = _build_model(args.model, X_tr.shape[1], args.hidden, len(classes))
+    bs = args.bs or DEFAULTS[args.dataset]["bs"]
+    xb, yb = tg.from_numpy(X_tr[:bs]), tg.from_numpy(y_tr[:bs])
+    loss = F.cross_entropy(model(xb), yb)
+    try:
+        page = explore(loss, model, inputs={"xb": xb, "yb": yb}, rankdir="TB",
+                       title=f"Backward of one training step: {args.model} on {args.dataset}, "
+                             f"batch of {bs}, loss {loss.item():.4g}")
+    except (ImportError, GraphvizNotFoundError) as err:
+        print(f"tinygrad-sm explore: error: {err}", file=sys.stderr)
+        return 1
+    path = page.save(args.out)
+    print(f"wrote {path} ({page.steps} steps of backward, {path.stat().st_size // 1024} KB); "
+          "open it in a browser")
+    return 0
+
+
+def _explore_parser(sub: Any) -> argparse.ArgumentParser:
+    explore = sub.add_parser(
+        "explore", help="write an interactive page that replays backward step by step",
+        description="Write one self-contained HTML file that replays the backward pass of "
+                    "one training step (the loss of one batch of a fresh model), op by op.",
+    )
+    explore.add_argument("--dataset", choices=DATASETS, default="digits",
+                         help="as for train (default: %(default)s)")
+    explore.add_argument("--model", choices=("linear", "mlp"), default="mlp",
+                         help="default: %(default)s")
+    explore.add_argument("--hidden", type=_hidden_sizes, default=(256,), metavar="W1,W2,...",
+                         help="hidden layer widths of the MLP (default: 256)")
+    explore.add_argument("--bs", type=_positive(int), default=None,
+                         help="batch size (default: train's, per dataset)")
+    explore.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
+    explore.add_argument("--out", default="explorer.html", metavar="FILE",
+                         help="the HTML file to write (default: %(default)s)")
+    explore.set_defaults(func=cmd_explore)
+    return explore
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (the usage is one --help away); the status
     stays argparse's 2. Subcommands' parsers are of this class too."""
@@ -596,10 +649,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "suffix), .png, .pdf, .jpg, .gif, .ps, or .gv/.dot for the DOT "
                             "text (default: %(default)s)")
     graph.set_defaults(func=cmd_graph)
+    explore = _explore_parser(sub)
     # `tinygrad-sm --help` lists every command with all its options.
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = ("commands and their options:\n" + demo.format_usage()
-                     + train.format_usage() + graph.format_usage()
+                     + train.format_usage() + graph.format_usage() + explore.format_usage()
                      + "\nRun 'tinygrad-sm <command> --help' for what each option does.")
     return parser
 

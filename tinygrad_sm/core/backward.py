@@ -26,10 +26,12 @@ from tinygrad_sm.core.tensor import Tensor
 
 def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = False,
          create_graph: bool = False, pending: dict[Tensor, Tensor] | None = None,
+         sent: list[Sequence[Tensor | None]] | None = None,
          ) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield ``(tensor, its complete gradient)`` for every tensor that the roots depend
     on and that requires grad, each once its op has run: outputs before inputs, the
-    leaves last. ``pending`` (pass a dict to watch it) holds the partial sums so far."""
+    leaves last. ``pending`` (pass a dict to watch it) holds the partial sums so far;
+    ``sent`` (pass a list) gets each op's gradients for its inputs as the op runs."""
     pending = {} if pending is None else pending
     ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, op output): newest first
     for root, seed in zip(roots, seeds):
@@ -39,7 +41,10 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
             t = heappop(ready)[2]
             g = pending.pop(t)  # complete: every consumer of t is newer, so has run
             fn = t.grad_fn
-            for inp, gi in zip(fn.inputs, fn.run_backward(g, create_graph)):
+            grads = fn.run_backward(g, create_graph)
+            if sent is not None:
+                sent.append(grads)
+            for inp, gi in zip(fn.inputs, grads):
                 if gi is not None and inp._requires_grad:  # (.requires_grad, without a call)
                     _send(pending, ready, inp, gi)
             if not retain_graph:

@@ -10,6 +10,7 @@ gradient known after it, partial sums included; ``?`` marks a gradient not yet k
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,47 @@ from tinygrad_sm.viz.graph import GRAPH_NAME, _Drawing, topological_order
 from tinygrad_sm.viz.render import digraph_class
 
 
+@dataclass
+class BackwardStep:
+    """One step of the backward pass: the op processed (None for the seed), every
+    gradient known after it by ``id(tensor)`` (partial sums included), and the gradient
+    the op sent to each of its inputs (None where it sent none)."""
+
+    op: Function | None
+    known: dict[int, np.ndarray]
+    sent: tuple[np.ndarray | None, ...] = ()
+
+
+def backward_trace(root: Tensor, gradient: Any = None, where: str = "backward_frames",
+                   ) -> list[BackwardStep]:
+    """The seed and each step of the engine's own backward pass, recorded as it happens.
+
+    Backward runs retaining the graph and touching no ``.grad``. Needs the graph's saved
+    tensors: call it before ``root.backward()`` (or after ``backward(retain_graph=True)``).
+    ``where`` names the caller in errors."""
+    start = seed(root, gradient, where)  # (the walk's: 1 for a scalar root)
+    todo = "draw the frames" if where == "backward_frames" else f"call {where}"
+    for t in topological_order([root]):  # (the walk would say so too, less helpfully)
+        if t.grad_fn is not None and t.grad_fn.saved is None:
+            raise RuntimeError(
+                f"{where}: the graph was freed by backward ({t.grad_fn.name} has no saved "
+                f"tensors); {todo} before calling backward, or call "
+                "backward(retain_graph=True)")
+    known: dict[int, np.ndarray] = {id(root): start.data}
+    steps = [BackwardStep(None, dict(known))]
+    pending: dict[Tensor, Tensor] = {}  # the walk's partial sums, watched after each op
+    sent: list[Any] = []  # and what each op sent to its inputs
+    for t, g in walk([root], [start], retain_graph=True, pending=pending, sent=sent):
+        if t.grad_fn is None:  # only leaves are left: every op has run
+            break
+        known[id(t)] = g.data
+        known.update({id(k): v.data for k, v in pending.items()})
+        grads = tuple(None if gi is None or not inp.requires_grad else gi.data
+                      for inp, gi in zip(t.grad_fn.inputs, sent[-1]))
+        steps.append(BackwardStep(t.grad_fn, dict(known), grads))
+    return steps
+
+
 def backward_steps(root: Tensor, gradient: Any = None,
                    ) -> list[tuple[Function | None, dict[int, np.ndarray]]]:
     """(op processed, gradients known so far by ``id(tensor)``) for the seed and each step.
@@ -29,23 +71,7 @@ def backward_steps(root: Tensor, gradient: Any = None,
     The engine's own backward pass runs (retaining the graph, touching no ``.grad``) and
     each step is recorded as it happens. Needs the graph's saved tensors: call it before
     ``root.backward()`` (or after ``backward(retain_graph=True)``)."""
-    start = seed(root, gradient, "backward_frames")  # (the walk's: 1 for a scalar root)
-    for t in topological_order([root]):  # (the walk would say so too, less helpfully)
-        if t.grad_fn is not None and t.grad_fn.saved is None:
-            raise RuntimeError(
-                f"backward_frames: the graph was freed by backward ({t.grad_fn.name} has no "
-                "saved tensors); draw the frames before calling backward, or call "
-                "backward(retain_graph=True)")
-    known: dict[int, np.ndarray] = {id(root): start.data}
-    steps: list[tuple[Function | None, dict[int, np.ndarray]]] = [(None, dict(known))]
-    pending: dict[Tensor, Tensor] = {}  # the walk's partial sums, watched after each op
-    for t, g in walk([root], [start], retain_graph=True, pending=pending):
-        if t.grad_fn is None:  # only leaves are left: every op has run
-            break
-        known[id(t)] = g.data
-        known.update({id(k): v.data for k, v in pending.items()})
-        steps.append((t.grad_fn, dict(known)))
-    return steps
+    return [(s.op, s.known) for s in backward_trace(root, gradient)]
 
 
 def _frames(root: Tensor, params: Any, gradient: Any, draw_kwargs: dict[str, Any]
