@@ -213,7 +213,10 @@ def to_markdown(run: NotebookRun) -> tuple[str, dict[str, bytes]]:
             data = out.get("data", {})
             kind = next((k for k in IMAGE_TYPES if k in data), None)
             if kind is None:
-                if "text/plain" in data:
+                if "text/html" in data:  # (the explorer: an iframe with the page inline)
+                    page = data["text/html"]
+                    blocks.append(f'<div class="cell-html">{page.replace(chr(10), "&#10;")}</div>')
+                elif "text/plain" in data:
                     blocks.append(_fence("text", data["text/plain"]))
                 continue
             ext = IMAGE_TYPES[kind]

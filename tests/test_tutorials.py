@@ -220,6 +220,17 @@ def test_tutorial_1_neuron(runs):
     assert num(v["y"]) == 12
 
 
+def test_tutorial_1_embeds_the_explorer(runs):
+    run = runs["1-graphs.ipynb"]
+    (cell,) = [c for c in run.notebook.cells if c.source.startswith("explore(o")]
+    (page,) = [o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+    assert page.startswith("<iframe srcdoc=") and "step 0 of 5" in page  # 5 ops: tanh, 2 add, 2 mul
+    assert "tanh" in page and "&lt;script" in page  # the page, its script inline
+    markdown, _ = hooks.to_markdown(run)
+    (embedded,) = [line for line in markdown.splitlines() if "<iframe srcdoc=" in line]
+    assert embedded.startswith('<div class="cell-html"><iframe') and embedded.endswith("</div>")
+
+
 def test_tutorial_1_mlp_loss_matches_numpy(runs):
     import tinygrad_sm as tg
     from tinygrad_sm import nn
