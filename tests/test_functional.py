@@ -715,3 +715,14 @@ def test_linear_numpy_fast_path_matches_tensor_path(x_shape):
 def test_no_classes_is_refused_by_name(target):
     with pytest.raises(ValueError, match=r"cross_entropy: no classes in logits of shape \(2, 0\)"):
         F.cross_entropy(tensor(np.zeros((2, 0))), target)
+
+
+@pytest.mark.parametrize("loss,name", [
+    (lambda x: F.cross_entropy(x, tensor([0, 1])), "cross_entropy: logits"),
+    (lambda x: F.nll_loss(x, tensor([0, 1])), "nll_loss: log_probs"),
+    (lambda x: F.binary_cross_entropy_with_logits(x, x.float()),
+     "binary_cross_entropy_with_logits: logits"),
+])
+def test_losses_refuse_integer_scores(loss, name):
+    with pytest.raises(TypeError, match=f"{name} must be floating point, got int64"):
+        loss(tensor([[1, 2], [3, 4]]))

@@ -154,6 +154,28 @@ def test_bad_data(data, exc, match):
         tg.tensor(data)
 
 
+@pytest.mark.parametrize("make,match", [
+    (lambda: tg.tensor([1, 2], dtype=object), "tensor: dtype must be numeric.*object"),
+    (lambda: tg.tensor([1, 2], dtype=str), "tensor: dtype must be numeric.*<U"),
+    (lambda: tg.tensor([1, 2], dtype="no such dtype"), "tensor: 'no such dtype' is not a dtype"),
+    (lambda: tg.zeros(2, dtype=object), "dtype must be numeric.*object"),
+    (lambda: tg.ones(2).to(object), "to: dtype must be numeric.*object"),
+    (lambda: tg.full((2,), "x"), "full: data must be numeric.*'x'"),
+    (lambda: tg.full((2,), None), "full: data must be numeric.*None"),
+])
+def test_non_numeric_dtypes_are_refused(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("exponent", [-1, tg.tensor(-2), tg.tensor([1, -1])])
+def test_integer_to_a_negative_integer_power_says_so(exponent):
+    with pytest.raises(ValueError, match="pow: Integers to negative integer powers are not "
+                                         "allowed"):
+        tg.tensor([1, 2]) ** exponent
+    assert (tg.tensor([1.0, 2.0]) ** exponent).dtype == tg.float32  # floats may
+
+
 def test_requires_grad_on_integer_data():
     with pytest.raises(RuntimeError, match="floating-point.*int64"):
         tg.tensor([1, 2], requires_grad=True)

@@ -43,6 +43,16 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _floating(fn: str, name: str, x: Any) -> Tensor:
+    """``x`` as a Tensor, refused unless floating point: a loss of integer scores is a
+    mistake (PyTorch refuses them too), and NumPy's error would come from deep inside."""
+    x = _tensor(x)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{fn}: {name} must be floating point, got {x.dtype} "
+                        f"(convert with .float())")
+    return x
+
+
 def _array(x: Any) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
@@ -232,7 +242,7 @@ def nll_loss(log_probs: Tensor, target: Any, weight: Any = None, ignore_index: i
     for nothing. 'mean' divides the sum by the summed weights of the non-ignored targets
     (sum_i w_{t_i}), as PyTorch does; nan if every target is ignored."""
     _check_reduction("nll_loss", reduction)
-    log_probs = _tensor(log_probs)
+    log_probs = _floating("nll_loss", "log_probs", log_probs)
     shape = log_probs.shape
     t, valid = _class_target("nll_loss", shape, target, ignore_index, "log_probs")
     w = _class_weight("nll_loss", weight, shape[1], log_probs.dtype)
@@ -272,7 +282,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, ignore_index:
     if not 0 <= label_smoothing <= 1:  # also refuses nan
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
-    logits = _tensor(logits)
+    logits = _floating("cross_entropy", "logits", logits)
     shape = logits.shape
     t, valid = _class_target("cross_entropy", shape, target, ignore_index, "logits")
     w = _class_weight("cross_entropy", weight, shape[1], logits.dtype)
@@ -385,7 +395,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
     positives of each class (shape (C,) for input (N, C))."""
     fn = "binary_cross_entropy_with_logits"
     _check_reduction(fn, reduction)
-    x = _tensor(logits)
+    x = _floating("binary_cross_entropy_with_logits", "logits", logits)
     y = _same_shape_target(fn, x, target)
     w = _broadcast_const(fn, "weight", weight, x)
     pw = _broadcast_const(fn, "pos_weight", pos_weight, x)

@@ -20,10 +20,18 @@ Dim = int | Sequence[int] | None
 Scalar = int | float | bool
 
 
-def _native(dtype: Any) -> np.dtype:
+def _native(dtype: Any, fn: str = "tensor") -> np.dtype:
     """np.dtype(dtype) in this machine's byte order: NumPy's ufunc loops, and so every op,
-    want native data (a dtype such as '>f4' would fail deep inside some op)."""
-    return np.dtype(dtype).newbyteorder("=")
+    want native data (a dtype such as '>f4' would fail deep inside some op). Only bool,
+    int and float dtypes: the ops are written for numbers (object or str would fail later,
+    deep inside some op, with NumPy's message)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: {dtype!r} is not a dtype") from None
+    if dt.kind not in "biuf":
+        raise TypeError(f"{fn}: dtype must be numeric (bool, int or float), got {dt}")
+    return dt.newbyteorder("=")
 
 
 def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:

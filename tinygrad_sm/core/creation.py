@@ -51,7 +51,9 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Filled with ``fill_value``: float32 for a float, int64 for an int (as PyTorch)."""
-    default = np.float32 if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    value = np.asarray(fill_value)
+    _check_numeric("full", value, f"fill_value {fill_value!r}")
+    default = np.float32 if isinstance(fill_value, float) else value.dtype
     return _new(np.full(_shape_arg((size,)), fill_value, default), dtype, requires_grad)
 
 

@@ -158,7 +158,7 @@ class PyTorchAPI:
     def to(self: Tensor, dtype: Any) -> Tensor:
         from tinygrad_sm.core import ops
 
-        dtype = _native(dtype)
+        dtype = _native(dtype, "to")
         return self if self.dtype == dtype else ops.Cast.apply(self, dtype=dtype)
 
     def float(self: Tensor) -> Tensor:

@@ -290,7 +290,7 @@ class Module:
     def to(self, dtype: Any) -> Module:
         """Convert every floating parameter and buffer to ``dtype`` in place (the
         Parameter objects stay the same, so an optimizer holding them keeps working)."""
-        dtype = _native(dtype)
+        dtype = _native(dtype, "Module.to")
         for t in itertools.chain(self.parameters(), self.buffers()):
             if t.data.dtype.kind == "f" and t.data.dtype != dtype:
                 t.data = t.data.astype(dtype)

@@ -31,6 +31,8 @@ class BroadcastOp(Function):
 
     def explain(self, err: Exception) -> str:
         x, y = self.inputs
+        if "broadcast" not in str(err):  # NumPy's own words (int ** negative int, say)
+            return super().explain(err)
         return f"{self.name}: shapes {x.shape} and {y.shape} cannot be broadcast"
 
 
