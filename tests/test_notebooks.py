@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,7 +104,8 @@ def test_notebook_is_stored_without_outputs(path):
         assert not cell.get("outputs") and cell.get("execution_count") is None
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="needs ruff (pip install -e '.[dev]')")
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None,
+                    reason="needs ruff (pip install -e '.[dev]')")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_code_runs_as_a_plain_script_would_compile(path, tmp_path):
     """Copied into a .py file, the cells use no name they do not define or import:
@@ -113,6 +113,7 @@ def test_notebook_code_runs_as_a_plain_script_would_compile(path, tmp_path):
     cells = [c for c in _cells(path) if c["cell_type"] == "code"]
     script = tmp_path / (path.stem.replace("-", "_") + ".py")
     script.write_text("\n\n".join(_source(c) for c in cells) + "\n")
-    proc = subprocess.run(["ruff", "check", "--no-cache", "--isolated", "--select", "F821",
-                           str(script)], capture_output=True, text=True)
+    # ruff as a module of this interpreter: a venv's bin/ need not be on PATH
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                           "--select", "F821", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
