@@ -143,11 +143,11 @@ def _subclasses(cls):
 
 def test_ops_with_a_numpy_backward_are_the_checked_ones():
     # each of these has a test that its backward_numpy equals its Tensor-op backward (in
-    # test_functional for linear and cross_entropy): a new one needs one too
+    # test_functional for linear and cross_entropy, below for relu): a new one needs one too
     from tinygrad_sm.core.function import Function
 
     with_numpy = {cls.__name__ for cls in _subclasses(Function) if cls.backward_numpy}
-    assert with_numpy == {"Linear", "CrossEntropy"}
+    assert with_numpy == {"Linear", "CrossEntropy", "Relu"}
 
 
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=5),

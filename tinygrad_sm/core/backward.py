@@ -46,6 +46,8 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
                 sent.append(grads)
             for inp, gi in zip(fn.inputs, grads):
                 if gi is not None and inp._requires_grad:  # (.requires_grad, without a call)
+                    if gi.data.dtype is not inp.data.dtype or gi.data.shape != inp.data.shape:
+                        gi = fn.fitted(inp, gi)  # as PyTorch: a gradient has its input's dtype
                     _send(pending, ready, inp, gi)
             if not retain_graph:
                 fn.release()  # free its saved tensors: they are no longer needed

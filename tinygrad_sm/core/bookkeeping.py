@@ -69,20 +69,25 @@ class Bookkeeping:
 
     def run_backward(self, grad: Tensor, create_graph: bool) -> tuple[Tensor | None, ...]:
         """``backward(grad)`` as the walk calls it: refused once freed, in NumPy where the
-        op has such a path and nothing records, checked for shapes (and under anomaly
-        mode for nan and inf), each gradient cast to its input's dtype."""
+        op has such a path and nothing records, checked under anomaly mode for nan and inf.
+        (The walk then checks each gradient's shape and dtype: see ``fitted``.)"""
         if self.saved is None:
             raise self.freed_error()
         numpy_rule = None if create_graph else self.backward_numpy
         grads = self.backward(grad) if numpy_rule is None else numpy_rule(grad.data)
-        for inp, g in zip(self.inputs, grads):
-            if g is not None and (g.data.shape != inp.data.shape
-                                  or g.data.dtype is not inp.data.dtype):  # ('is': cheap)
-                grads = _fitted(self, grads)
-                break
         if anomaly._state.depth:
             anomaly.check_backward(self, grad, grads)
         return grads
+
+    def fitted(self, inp: Tensor, grad: Tensor) -> Tensor:
+        """``grad`` cast to the dtype of ``inp``, as PyTorch's (a float32 input gets a
+        float32 gradient, whatever the mixed-dtype ops after it computed in). A wrong shape
+        is a bug in a backward rule: its author gets an error."""
+        if grad.shape != inp.shape:
+            i = next(i for i, t in enumerate(self.inputs) if t is inp)
+            raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
+                               f"{grad.shape} for input {i} of shape {inp.shape}")
+        return grad.to(inp.dtype)
 
     def checked_output(self) -> Tensor:
         if self.saved is None:
@@ -136,19 +141,6 @@ class Bookkeeping:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
-
-
-def _fitted(fn: Any, grads: tuple[Tensor | None, ...]) -> tuple[Tensor | None, ...]:
-    """The gradients cast to their inputs' dtypes, as PyTorch's (a float32 input gets a
-    float32 gradient, whatever the mixed-dtype ops after it computed in). A wrong shape
-    is a bug in a backward rule: its author gets an error."""
-    out = []
-    for i, (inp, gi) in enumerate(zip(fn.inputs, grads)):
-        if gi is not None and gi.shape != inp.shape:
-            raise RuntimeError(f"{fn.name}: backward returned a gradient of shape {gi.shape} "
-                               f"for input {i} of shape {inp.shape}")
-        out.append(gi if gi is None or gi.dtype == inp.dtype else gi.to(inp.dtype))
-    return tuple(out)
 
 
 class _Scope(threading.local):

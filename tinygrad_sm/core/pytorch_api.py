@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
 
 
+_NUMBER = (int, builtins.float)  # (a tuple: isinstance with int | float costs twice as much)
 _NON_LEAF_GRAD = (
     "The .grad attribute of a tensor that is not a leaf is being accessed: backward does not "
     "fill it in. If you want the gradient of this non-leaf tensor, call .retain_grad() on it "
@@ -44,10 +45,12 @@ class PyTorchAPI:
         refuses bools, as PyTorch does."""
         a = self
         if isinstance(other, PyTorchAPI):  # a Tensor (this class is one of its bases)
+            if op is None and a.data.dtype is other.data.dtype:  # (the common case, first)
+                return (other, a) if reflected else (a, other)
             b = other
-            if a.data.dtype is not b.data.dtype and a.data.dtype != b.data.dtype:  # ('is' first:
-                a, b = promote(a, b)  # the common case of one dtype costs least)
-        elif isinstance(other, int | builtins.float):
+            if a.data.dtype != b.data.dtype:
+                a, b = promote(a, b)
+        elif isinstance(other, _NUMBER):
             kind = self.data.dtype.kind
             if kind == "f":  # (the common case first)
                 b = self._make(np.array(other, self.data.dtype))

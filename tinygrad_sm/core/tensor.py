@@ -46,8 +46,9 @@ class Tensor(PyTorchAPI, InPlace):
     def _make(data: np.ndarray, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
         """Wrap an array without checks or copies (for ops, which produce fresh arrays)."""
         t = object.__new__(Tensor)
-        t.data, t._grad, t._requires_grad, t.grad_fn = data, None, requires_grad, grad_fn
-        t.name, t._counter, t._retains_grad = None, [0], False
+        t.data, t._requires_grad, t.grad_fn = data, requires_grad, grad_fn  # (in threes:
+        t._grad, t.name, t._retains_grad = None, None, False  # Python builds no tuple then)
+        t._counter = [0]
         return t
 
     @property

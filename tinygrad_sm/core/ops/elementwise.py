@@ -207,4 +207,7 @@ class Relu(Function):
         return z
 
     def backward(self, g):
-        return (g * const(self.mask),)
+        return (g * const(self.mask.astype(g.data.dtype)),)  # (a bool mask would be promoted)
+
+    def backward_numpy(self, g):  # the same rule in NumPy, for a backward not recorded
+        return (Tensor._make(g * self.mask),)
