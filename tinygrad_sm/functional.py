@@ -96,7 +96,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x, weight = _tensor(x), _tensor(weight)
     bias = None if bias is None else _tensor(bias)
     for t, what in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != x.dtype:  # (PyTorch's linear promotes nothing)
+        if t is not None and t.data.dtype != x.data.dtype:  # (PyTorch's linear promotes nothing)
             raise RuntimeError(
                 f"linear: the input is {x.dtype} but the {what} is {t.dtype}; convert the "
                 "input (x.float() or x.double()) or the model (model.float() or model.double())"

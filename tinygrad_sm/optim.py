@@ -109,9 +109,10 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad  # (a property: read once)
+                if g is None:
                     continue
-                grad = p.grad.data
+                grad = g.data
                 if grad.shape != p.data.shape:
                     raise RuntimeError(
                         f"{type(self).__name__}.step: gradient of shape {grad.shape} for a "

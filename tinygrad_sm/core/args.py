@@ -31,7 +31,8 @@ def _native(dtype: Any, fn: str = "tensor") -> np.dtype:
         raise TypeError(f"{fn}: {dtype!r} is not a dtype") from None
     if dt.kind not in "biuf":
         raise TypeError(f"{fn}: dtype must be numeric (bool, int or float), got {dt}")
-    return dt.newbyteorder("=")
+    return dt if dt.isnative else dt.newbyteorder("=")  # (NumPy's own object when native:
+    # the engine compares dtypes with 'is' first, and newbyteorder makes a new one)
 
 
 def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -87,7 +87,8 @@ class Bookkeeping:
             i = next(i for i, t in enumerate(self.inputs) if t is inp)
             raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
                                f"{grad.shape} for input {i} of shape {inp.shape}")
-        return grad.to(inp.dtype)
+        # (some NumPy arrays carry an equal copy of a dtype, not the same object: no cast)
+        return grad if grad.dtype == inp.dtype else grad.to(inp.dtype)
 
     def checked_output(self) -> Tensor:
         if self.saved is None:

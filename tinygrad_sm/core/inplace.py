@@ -208,12 +208,13 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
     Set ``.grad`` to None (the default, as in PyTorch), or fill it with zeros in place,
     which bumps its version, so that a graph that saved the gradient is caught."""
     for p in params:
-        if p.grad is None:
+        g = p.grad  # (a property: read once)
+        if g is None:
             continue
         if set_to_none:
             p.grad = None
-        elif p.grad.requires_grad:  # a recorded gradient (create_graph): never write into it
-            p.grad = p._make(np.zeros_like(p.grad.data))
+        elif g.requires_grad:  # a recorded gradient (create_graph): never write into it
+            p.grad = p._make(np.zeros_like(g.data))
         else:
-            with p.grad._inplace("zero_grad"):
-                p.grad.data.fill(0)
+            with g._inplace("zero_grad"):
+                g.data.fill(0)
