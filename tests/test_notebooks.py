@@ -13,17 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "docs" / "tutorials").glob("[0-9]*-*.ipynb"))
-
-
-def _load_hooks():
-    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from notebooks import NOTEBOOKS, ROOT, load_hooks
 
 
 def _cells(path: Path) -> list[dict]:
@@ -46,7 +36,7 @@ def test_a_plot_figure_displays_inline_without_the_magic(tmp_path):
     not '<Figure size 600x400 with 1 Axes>', with no %matplotlib line anywhere."""
     import nbformat
 
-    hooks = _load_hooks()
+    hooks = load_hooks()
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("from tinygrad_sm import plot\n"
                                   "import tinygrad_sm\nprint(tinygrad_sm.__file__)"),

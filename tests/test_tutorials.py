@@ -23,20 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from notebooks import NOTEBOOKS, ROOT, load_hooks
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "docs" / "tutorials").glob("[0-9]*-*.ipynb"))
-
-
-def _load_hooks():
-    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-hooks = _load_hooks()
+hooks = load_hooks()
 
 
 def _can_run() -> bool:
