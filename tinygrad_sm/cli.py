@@ -546,21 +546,28 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _step_options(parser: argparse.ArgumentParser, dataset: str, hidden: tuple[int, ...],
+                  bs: int | None, bs_default: str) -> None:
+    """The options of the commands that show one training step (graph, explore)."""
+    parser.add_argument("--dataset", choices=DATASETS, default=dataset,
+                        help="as for train (default: %(default)s)")
+    parser.add_argument("--model", choices=("linear", "mlp"), default="mlp",
+                        help="default: %(default)s")
+    parser.add_argument("--hidden", type=_hidden_sizes, default=hidden, metavar="W1,W2,...",
+                        help="hidden layer widths of the MLP (default: "
+                             f"{','.join(map(str, hidden))})")
+    parser.add_argument("--bs", type=_positive(int), default=bs,
+                        help=f"batch size (default: {bs_default})")
+    parser.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
+
+
 def _explore_parser(sub: Any) -> argparse.ArgumentParser:
     explore = sub.add_parser(
         "explore", help="write an interactive page that replays backward step by step",
         description="Write one self-contained HTML file that replays the backward pass of "
                     "one training step (the loss of one batch of a fresh model), op by op.",
     )
-    explore.add_argument("--dataset", choices=DATASETS, default="digits",
-                         help="as for train (default: %(default)s)")
-    explore.add_argument("--model", choices=("linear", "mlp"), default="mlp",
-                         help="default: %(default)s")
-    explore.add_argument("--hidden", type=_hidden_sizes, default=(256,), metavar="W1,W2,...",
-                         help="hidden layer widths of the MLP (default: 256)")
-    explore.add_argument("--bs", type=_positive(int), default=None,
-                         help="batch size (default: train's, per dataset)")
-    explore.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
+    _step_options(explore, "digits", (256,), None, "train's, per dataset")
     explore.add_argument("--out", default="explorer.html", metavar="FILE",
                          help="the HTML file to write (default: %(default)s)")
     explore.set_defaults(func=cmd_explore)
@@ -635,15 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the graph of one training step (the loss of one batch, after "
                     "backward, gradients shown) with one cluster per module.",
     )
-    graph.add_argument("--dataset", choices=DATASETS, default="iris",
-                       help="default: %(default)s")
-    graph.add_argument("--model", choices=("linear", "mlp"), default="mlp",
-                       help="default: %(default)s")
-    graph.add_argument("--hidden", type=_hidden_sizes, default=(16,), metavar="W1,W2,...",
-                       help="hidden layer widths of the MLP (default: 16)")
-    graph.add_argument("--bs", type=_positive(int), default=8,
-                       help="batch size (default: %(default)s)")
-    graph.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
+    _step_options(graph, "iris", (16,), 8, "%(default)s")
     graph.add_argument("--out", type=_graph_file, default="graph.svg", metavar="FILE",
                        help="output file; its suffix picks the format: .svg (also without a "
                             "suffix), .png, .pdf, .jpg, .gif, .ps, or .gv/.dot for the DOT "
