@@ -13,7 +13,8 @@ ops/softmax.py: logsumexp and the softmax family, stable by shifting with the ma
 Beside the path, for when you need them: ``grad_mode.py`` (``no_grad``: recording off),
 ``pytorch_api.py`` (PyTorch's aliases, conversions, comparisons and repr), ``inplace.py``
 (in-place updates and version counters), ``args.py`` (argument normalization),
-``bookkeeping.py`` (what an op records besides its inputs), ``anomaly.py``, ``idioms.py``
+``bookkeeping.py`` (what an op records besides its inputs), ``released.py`` (what the
+graph keeps of an activation after backward), ``anomaly.py``, ``idioms.py``
 (named NumPy speed idioms), ``ops/selection.py``, ``ops/indexing.py`` and
 ``ops/conversion.py`` (more ops), ``creation.py`` and ``rng.py``.
 """

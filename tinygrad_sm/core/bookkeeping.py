@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_sm.core import anomaly
+from tinygrad_sm.core.released import MIN_BYTES, released
 
 if TYPE_CHECKING:
     from tinygrad_sm.core.tensor import Tensor
@@ -100,10 +101,19 @@ class Bookkeeping:
             raise self.modified_error(out, 0)
         return out
 
-    def release(self) -> None:
-        """Free what backward needed; the links to the inputs stay, for drawing the graph."""
+    def release(self, memo: dict[Tensor, Tensor]) -> None:
+        """Free what backward needed: the saved tensors, the op's own arrays (a mask, say)
+        and the intermediate tensors among its inputs, each swapped for a stand-in with
+        no data (see released.py; ``memo`` gives each tensor one). The links stay, for
+        drawing the graph."""
         self.saved = None
         self._output = None
+        for t in self.inputs:  # (an op that reads only small tensors keeps what it has)
+            if t.grad_fn is not None and t.data.nbytes >= MIN_BYTES:
+                self.inputs = released(self.inputs, memo)
+                for k in [k for k, v in self.__dict__.items() if type(v) is np.ndarray]:
+                    del self.__dict__[k]
+                break
 
     def freed_error(self) -> RuntimeError:
         return RuntimeError(

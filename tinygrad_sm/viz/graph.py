@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.released import Released
 from tinygrad_sm.core.tensor import Tensor
 
 # Fill colours (Material palette, light shades so that black text stays readable).
@@ -442,7 +443,8 @@ class _Drawing:
         """"bad" for nan/inf in data or gradient, "warn" for a gradient norm outside
         [grad_min, grad_max], else None."""
         g = self._grad(t)
-        if not _finite(t.data) or (g is not None and not _finite(g)):
+        released = isinstance(t, Released)  # (freed by backward: no data to check)
+        if (not released and not _finite(t.data)) or (g is not None and not _finite(g)):
             return "bad"
         if g is not None and g.size and g.dtype.kind == "f":
             norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
@@ -463,7 +465,8 @@ class _Drawing:
             rows.append(_row(html.escape(name), bold=True))
         rows.append(_row(f"{_shape(t.shape)} {t.dtype}", small=name is not None))
         if self.show_data:
-            rows.append(_value_row("data", summarize(t.data, self.max_values)))
+            rows.append(_value_row("data", "freed by backward" if isinstance(t, Released)
+                                   else summarize(t.data, self.max_values)))
         if self.show_grad and t.requires_grad:
             g = self._grad(t)
             if g is not None:
