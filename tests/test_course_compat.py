@@ -180,6 +180,7 @@ def test_random_sampler_draws_its_order_at_iter():
     (dict(replacement=1), TypeError, "replacement must be a bool, got 1"),
     (dict(num_samples=0), ValueError, "num_samples must be a positive int, got num_samples=0"),
     (dict(generator="x"), TypeError, "generator must be None, an int seed"),
+    (dict(generator=-1), ValueError, "seed, which must be >= 0; got generator=-1"),
 ])
 def test_random_sampler_errors(kwargs, error, match):
     with pytest.raises(error, match=match):

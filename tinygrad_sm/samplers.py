@@ -65,6 +65,9 @@ class RandomSampler(Sampler):
                                                     | np.random.Generator):
             raise TypeError(f"RandomSampler: generator must be None, an int seed or a "
                             f"numpy.random.Generator, got {type(generator).__name__}")
+        if isinstance(generator, numbers.Integral) and generator < 0:
+            raise ValueError(f"RandomSampler: an int generator is a seed, which must be >= 0; "
+                             f"got generator={generator}")
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = None if num_samples is None else int(num_samples)
