@@ -239,6 +239,20 @@ def test_release_keeps_what_the_user_holds():
     np.testing.assert_allclose(x.grad.data, 6 * np.exp(h.data))
 
 
+def test_released_graph_pickles_and_copies():
+    import copy
+    import pickle
+
+    from tinygrad_sm.core.released import Released
+
+    loss = _mlp_loss(_mlp(), np.random.default_rng(0))
+    for again in (pickle.loads(pickle.dumps(loss)), copy.deepcopy(loss)):
+        assert again.item() == loss.item()
+        logits = again.grad_fn.inputs[0]
+        assert isinstance(logits, Released) and logits.shape == (64, 10)
+        assert logits.grad_fn.name == "linear" and logits.requires_grad
+
+
 def test_small_intermediates_are_kept_as_they_are():
     # under 1 KiB, a stand-in would cost about what it frees
     x = leaf([1.0, 2.0])

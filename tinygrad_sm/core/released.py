@@ -56,6 +56,16 @@ class Released(Tensor):
     def dtype(self) -> np.dtype:
         return self._dtype
 
+    # Pickled (and deep-copied) as what it is: no data to read.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_shape": self._shape, "_dtype": self._dtype, "grad_fn": self.grad_fn,
+                "name": self.name, "_requires_grad": self._requires_grad}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._grad, self._counter, self._retains_grad = None, [0], False
+
     def __repr__(self) -> str:
         return f"<released tensor of shape {tuple(self._shape)} {self._dtype}, " \
                f"grad_fn={self.grad_fn!r}>"
