@@ -202,7 +202,7 @@ def test_kept_losses_do_not_hold_the_activations():
 
 def test_released_graph_still_draws_and_says_what_was_freed():
     from tinygrad_sm.core.released import Released
-    from tinygrad_sm.viz import draw_graph
+    from tinygrad_sm.viz import to_dot
 
     model = _mlp()
     loss = _mlp_loss(model, np.random.default_rng(0))
@@ -213,9 +213,10 @@ def test_released_graph_still_draws_and_says_what_was_freed():
     with pytest.raises(RuntimeError, match=r"shape \(64, 10\) \(made by linear\) was "
                                            r"released by backward.*retain_graph=True"):
         _ = logits.data
-    drawing = draw_graph(loss, dict(model.named_parameters()), show_data=True)
-    assert drawing.source.count("freed by backward") == 5  # 3 linear outputs, 2 relu
-    assert drawing.source.count("(64, 512) float32") == 4  # the shapes stay
+    drawing = to_dot(loss, dict(model.named_parameters()), show_data=True)
+    # the batch, 3 linear outputs and 2 relu outputs; the parameters stay
+    assert drawing.count("freed by backward") == 6
+    assert drawing.count("(64, 512) float32") == 4  # the shapes stay
     with pytest.raises(RuntimeError, match="second time"):  # the freed graph says so first
         loss.backward()
 
@@ -237,6 +238,38 @@ def test_release_keeps_what_the_user_holds():
     assert u.grad_fn.inputs[0] is kept and kept.grad is not None
     assert loss.grad_fn.inputs[0].grad_fn.inputs[0].grad_fn.inputs[0] is kept
     np.testing.assert_allclose(x.grad.data, 6 * np.exp(h.data))
+
+
+def test_kept_losses_with_dropout_do_not_hold_the_masks():
+    # dropout's mask is a constant the graph alone holds: released too
+    import gc
+    import tracemalloc
+
+    tg.manual_seed(0)
+    nn = tg.nn
+    model = nn.Sequential(nn.Linear(32, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
+    rng = np.random.default_rng(0)
+    _mlp_loss(model, rng)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        losses = [_mlp_loss(model, rng) for _ in range(50)]
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert len(losses) == 50 and held < 2 * 2**20, f"{held / 2**20:.1f} MiB"
+
+
+def test_release_drops_the_arrays_an_op_kept():
+    x = tg.tensor(np.linspace(-1, 1, 512), requires_grad=True)
+    h = x * 1
+    y = h.relu()
+    relu = y.grad_fn
+    assert isinstance(relu.mask, np.ndarray)
+    y.sum().backward()
+    assert not hasattr(relu, "mask") and relu.saved is None
 
 
 def test_released_graph_pickles_and_copies():

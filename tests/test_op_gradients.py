@@ -150,6 +150,17 @@ def test_ops_with_a_numpy_backward_are_the_checked_ones():
     assert with_numpy == {"Linear", "CrossEntropy", "Relu"}
 
 
+def test_relu_numpy_backward_of_a_0d_tensor_accumulates():
+    # NumPy's product of 0-d arrays is a scalar: the gradient must still be an array, which
+    # a second backward adds into and zero_grad fills in place
+    x = tg.tensor(1.5, requires_grad=True)
+    x.relu().backward()
+    x.relu().backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == 2.0
+    tg.optim.SGD([x], lr=0.1).zero_grad(set_to_none=False)
+    assert x.grad.item() == 0.0
+
+
 @given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=5),
                   elements=st.sampled_from([-2.0, -0.5, 0.0, 0.5, 3.0])))
 @settings(max_examples=25, deadline=None)

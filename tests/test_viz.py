@@ -457,6 +457,30 @@ def composite(x, w):
     return (WrongSquare.apply(x @ w).exp() + x.sum()).mean()
 
 
+def test_find_wrong_ops_after_backward_says_the_values_are_gone():
+    x = tg.tensor(np.random.default_rng(0).standard_normal((64, 32)), requires_grad=True)
+    y = ((x * 2).tanh() ** 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"check_op: \w+ read a tensor that backward has "
+                                           r"released.*before calling backward"):
+        find_wrong_ops(y)
+
+
+def test_a_drawing_after_backward_finds_the_tensors_the_user_holds():
+    # the graph holds stand-ins after backward; a tensor the user still holds is drawn
+    # (named, marked, with its data) as before, and only once
+    x = tg.tensor(np.random.default_rng(0).standard_normal((64, 32)), requires_grad=True)
+    h = x.tanh()
+    y = (h * 3).sum()
+    before = collect([y, h]).nodes
+    marks = to_dot(y, mark=[h]).count("#ff8a80")
+    y.backward()
+    after = collect([y, h]).nodes
+    assert len(after) == len(before) and any(n is h for n in after)
+    assert "hidden" in to_dot(y, inputs={"hidden": h})
+    assert to_dot(y, mark=[h]).count("#ff8a80") == marks > 0
+
+
 def test_find_wrong_ops_blames_the_op_with_the_wrong_backward():
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.standard_normal((3, 2)), requires_grad=True)

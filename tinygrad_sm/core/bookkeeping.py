@@ -102,15 +102,17 @@ class Bookkeeping:
         return out
 
     def release(self, memo: dict[Tensor, Tensor]) -> None:
-        """Free what backward needed: the saved tensors, the op's own arrays (a mask, say)
-        and the intermediate tensors among its inputs, each swapped for a stand-in with
-        no data (see released.py; ``memo`` gives each tensor one). The links stay, for
-        drawing the graph."""
+        """Free what backward needed: the saved tensors; and, if the op read a tensor of
+        1 KiB or more, its inputs (each but the parameters swapped for a stand-in with no
+        data: see released.py; ``memo`` gives each tensor one) and the arrays it kept of
+        its own, such as a mask. The links stay, for drawing the graph."""
         self.saved = None
         self._output = None
-        for t in self.inputs:  # (an op that reads only small tensors keeps what it has)
-            if t.grad_fn is not None and t.data.nbytes >= MIN_BYTES:
+        for t in self.inputs:
+            if t.data.nbytes >= MIN_BYTES:  # (the cheap test first)
                 self.inputs = released(self.inputs, memo)
+                # (an op's own arrays are about as large as what it read; and reading
+                # __dict__ costs, as Python then builds it: only here)
                 for k in [k for k, v in self.__dict__.items() if type(v) is np.ndarray]:
                     del self.__dict__[k]
                 break

@@ -19,6 +19,7 @@ import numpy as np
 
 from tinygrad_sm.autograd import gradcheck
 from tinygrad_sm.core.function import Function
+from tinygrad_sm.core.released import Released, live
 from tinygrad_sm.core.rng import get_rng_state, set_rng_state
 from tinygrad_sm.core.tensor import Tensor
 from tinygrad_sm.viz.graph import collect
@@ -35,8 +36,14 @@ def check_op(node: Function, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     """None if ``node``'s backward agrees with finite differences on (float64 copies of)
     its recorded inputs, else the gradcheck report. ``fast_mode=None`` uses the random
     projection check when an input or the output has more than 64 elements."""
+    inputs = [live(t) for t in node.inputs]
+    if any(isinstance(t, Released) for t in inputs):
+        raise RuntimeError(
+            f"check_op: {node.name} read a tensor that backward has released (the graph "
+            "keeps no values after backward); check the graph before calling backward, or "
+            "call backward(retain_graph=True)")
     copies = [Tensor._make(t.data.astype(np.float64), t.requires_grad)
-              if t.dtype.kind == "f" else t for t in node.inputs]
+              if t.dtype.kind == "f" else t for t in inputs]
     if not any(t.requires_grad for t in copies):
         return None
     options = {k: _float64(v) for k, v in getattr(node, "options", {}).items()}

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_sm.core.function import Function
-from tinygrad_sm.core.released import Released
+from tinygrad_sm.core.released import Released, live
 from tinygrad_sm.core.tensor import Tensor
 
 # Fill colours (Material palette, light shades so that black text stays readable).
@@ -98,14 +98,14 @@ def collect(roots: Tensor | Sequence[Tensor]) -> Graph:
         if isinstance(obj, Tensor):
             if obj.grad_fn is not None:
                 stack.append(obj.grad_fn)
-        else:
-            stack.extend(reversed(obj.inputs))
+        else:  # (after backward: the tensors the user still holds, not their stand-ins)
+            stack.extend(reversed([live(t) for t in obj.inputs]))
     preds = []
     for obj in nodes:
         if isinstance(obj, Tensor):
             preds.append([] if obj.grad_fn is None else [index[id(obj.grad_fn)]])
         else:
-            preds.append([index[id(t)] for t in obj.inputs])
+            preds.append([index[id(live(t))] for t in obj.inputs])
     return Graph(nodes, preds, index, [index[id(r)] for r in roots])
 
 
@@ -285,7 +285,7 @@ class _Drawing:
                 kind = "tensor"
             elif obj.requires_grad or id(obj) in self.param_names:
                 kind = "param"
-            elif obj.data.size == 1 and obj.name is None and id(obj) not in given:
+            elif obj.numel() == 1 and obj.name is None and id(obj) not in given:
                 kind = "const"
             else:
                 kind = "input"

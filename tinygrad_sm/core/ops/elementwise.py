@@ -210,4 +210,4 @@ class Relu(Function):
         return (g * const(self.mask.astype(g.data.dtype)),)  # (a bool mask would be promoted)
 
     def backward_numpy(self, g):  # the same rule in NumPy, for a backward not recorded
-        return (Tensor._make(g * self.mask),)
+        return (Tensor._make(np.asarray(g * self.mask)),)  # (a 0-d product is a scalar)
