@@ -179,25 +179,33 @@ def _mlp():
                          nn.Linear(512, 10))
 
 
-def test_kept_losses_do_not_hold_the_activations():
-    # losses.append(loss) keeps each graph; after backward it must not keep the
-    # activations (64 x 512 floats per layer): 100 losses held 58 MiB before, PyTorch
-    # about 5 (16 MB for 300)
+def _held_by_kept_losses(model, n):
+    """Bytes still allocated (tracemalloc) after keeping ``n`` losses, as
+    ``losses.append(loss)`` after each backward does."""
     import gc
     import tracemalloc
 
-    model, rng = _mlp(), np.random.default_rng(0)
-    _mlp_loss(model, rng)  # (the optimizer-free model's first step allocates nothing new)
+    rng = np.random.default_rng(0)
+    _mlp_loss(model, rng)  # (a first step may allocate for good: not counted)
     gc.collect()
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
-        losses = [_mlp_loss(model, rng) for _ in range(100)]
+        losses = [_mlp_loss(model, rng) for _ in range(n)]
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert len(losses) == 100 and held < 10 * 2**20, f"{held / 2**20:.1f} MiB"
+    assert len(losses) == n
+    return held
+
+
+def test_kept_losses_do_not_hold_the_activations():
+    # losses.append(loss) keeps each graph; after backward it must not keep the
+    # activations (64 x 512 floats per layer): 100 losses held 58 MiB before, PyTorch
+    # about 5 (16 MB for 300)
+    held = _held_by_kept_losses(_mlp(), 100)
+    assert held < 10 * 2**20, f"{held / 2**20:.1f} MiB"
 
 
 def test_released_graph_still_draws_and_says_what_was_freed():
@@ -241,25 +249,13 @@ def test_release_keeps_what_the_user_holds():
 
 
 def test_kept_losses_with_dropout_do_not_hold_the_masks():
-    # dropout's mask is a constant the graph alone holds: released too
-    import gc
-    import tracemalloc
-
+    # dropout's mask is a constant the graph alone holds: released too (each mask is 128
+    # KiB: 50 of them would hold 6.25 MiB)
     tg.manual_seed(0)
     nn = tg.nn
     model = nn.Sequential(nn.Linear(32, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
-    rng = np.random.default_rng(0)
-    _mlp_loss(model, rng)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        losses = [_mlp_loss(model, rng) for _ in range(50)]
-        gc.collect()
-        held = tracemalloc.get_traced_memory()[0] - start
-    finally:
-        tracemalloc.stop()
-    assert len(losses) == 50 and held < 2 * 2**20, f"{held / 2**20:.1f} MiB"
+    held = _held_by_kept_losses(model, 50)
+    assert held < 2 * 2**20, f"{held / 2**20:.1f} MiB"
 
 
 def test_release_drops_the_arrays_an_op_kept():
