@@ -547,7 +547,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def _step_options(parser: argparse.ArgumentParser, dataset: str, hidden: tuple[int, ...],
-                  bs: int | None, bs_default: str) -> None:
+                  bs: int | None) -> None:
     """The options of the commands that show one training step (graph, explore)."""
     parser.add_argument("--dataset", choices=DATASETS, default=dataset,
                         help="as for train (default: %(default)s)")
@@ -556,6 +556,7 @@ def _step_options(parser: argparse.ArgumentParser, dataset: str, hidden: tuple[i
     parser.add_argument("--hidden", type=_hidden_sizes, default=hidden, metavar="W1,W2,...",
                         help="hidden layer widths of the MLP (default: "
                              f"{','.join(map(str, hidden))})")
+    bs_default = "train's, per dataset" if bs is None else bs
     parser.add_argument("--bs", type=_positive(int), default=bs,
                         help=f"batch size (default: {bs_default})")
     parser.add_argument("--seed", type=_seed, default=0, help="default: %(default)s")
@@ -567,7 +568,7 @@ def _explore_parser(sub: Any) -> argparse.ArgumentParser:
         description="Write one self-contained HTML file that replays the backward pass of "
                     "one training step (the loss of one batch of a fresh model), op by op.",
     )
-    _step_options(explore, "digits", (256,), None, "train's, per dataset")
+    _step_options(explore, "digits", (256,), None)
     explore.add_argument("--out", default="explorer.html", metavar="FILE",
                          help="the HTML file to write (default: %(default)s)")
     explore.set_defaults(func=cmd_explore)
@@ -642,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the graph of one training step (the loss of one batch, after "
                     "backward, gradients shown) with one cluster per module.",
     )
-    _step_options(graph, "iris", (16,), 8, "%(default)s")
+    _step_options(graph, "iris", (16,), 8)
     graph.add_argument("--out", type=_graph_file, default="graph.svg", metavar="FILE",
                        help="output file; its suffix picks the format: .svg (also without a "
                             "suffix), .png, .pdf, .jpg, .gif, .ps, or .gv/.dot for the DOT "

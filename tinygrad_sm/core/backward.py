@@ -33,7 +33,7 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
     ``sent`` (pass a list) gets each op's gradients for its inputs as the op runs."""
     pending = {} if pending is None else pending
     ready: list[tuple[int, int, Tensor]] = []  # heap of (-seq, id, op output): newest first
-    released: dict[Tensor, Tensor] = {}  # the stand-in of each intermediate tensor freed
+    stand_ins: dict[Tensor, Tensor] = {}  # what release swapped each tensor for
     for root, seed in zip(roots, seeds):
         _send(pending, ready, root, seed)
     with _GradMode(create_graph):  # record the backward pass only if asked
@@ -50,7 +50,7 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Tensor], retain_graph: bool = 
                         gi = fn.fitted(inp, gi)  # as PyTorch: a gradient has its input's dtype
                     _send(pending, ready, inp, gi)
             if not retain_graph:
-                fn.release(released)  # free what only backward needed
+                fn.release(stand_ins)  # free what only backward needed
             yield t, g
         while pending:  # only leaves are left, with their complete gradients
             yield pending.popitem()

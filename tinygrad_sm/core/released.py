@@ -96,7 +96,7 @@ def released(inputs: tuple[Tensor, ...], memo: dict[Tensor, Released]) -> tuple[
     ``memo`` hands the same one to every op that read it)."""
     out = list(inputs)
     for i, t in enumerate(inputs):
-        if type(t) is not Released and releasable(t):
+        if releasable(t):
             r = memo.get(t)
             out[i] = memo[t] = Released.of(t) if r is None else r
     return tuple(out)

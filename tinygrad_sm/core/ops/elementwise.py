@@ -207,7 +207,7 @@ class Relu(Function):
         return z
 
     def backward(self, g):
-        return (g * const(self.mask.astype(g.data.dtype)),)  # (a bool mask would be promoted)
+        return (g * const(self.mask),)
 
     def backward_numpy(self, g):  # the same rule in NumPy, for a backward not recorded
         return (Tensor._make(np.asarray(g * self.mask)),)  # (a 0-d product is a scalar)
