@@ -472,12 +472,14 @@ def test_a_drawing_after_backward_finds_the_tensors_the_user_holds():
     x = tg.tensor(np.random.default_rng(0).standard_normal((64, 32)), requires_grad=True)
     h = x.tanh()
     y = (h * 3).sum()
-    before = collect([y, h]).nodes
+    n_nodes = len(collect([y, h]).nodes)  # (a count: a list of the nodes would hold them)
     marks = to_dot(y, mark=[h]).count("#ff8a80")
     y.backward()
     after = collect([y, h]).nodes
-    assert len(after) == len(before) and any(n is h for n in after)
+    assert len(after) == n_nodes and any(n is h for n in after)
+    del after
     assert "hidden" in to_dot(y, inputs={"hidden": h})
+    assert to_dot(y, show_data=True).count("freed by backward") == 1  # h * 3, not h
     assert to_dot(y, mark=[h]).count("#ff8a80") == marks > 0
 
 
